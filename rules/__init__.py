@@ -1,0 +1,1 @@
+"""The bundled rule set, installed as package data (rule authors can ignore this file)."""

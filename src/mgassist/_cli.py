@@ -1,0 +1,189 @@
+"""The ``mgassist`` command: parse arguments, load, call the core, render, map errors to exits.
+
+Exit codes (a contract, also printed by --help):
+  0  an assessment was produced, whatever its status (or: the rules are valid)
+  1  ``rules validate``: the rule set has errors
+  2  invalid input or unusable arguments (the message names the field, the value and what is
+     accepted); with --json also {"error": {"field": ..., "message": ...}} on stdout
+  3  internal error (a bug): one line on stderr, never a traceback; MGASSIST_DEBUG=1 shows it
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from ._errors import InputError, InputErrors, RulesErrors
+from ._fields import FIELDS
+
+__all__ = ["app", "main"]
+
+EXIT_HELP = (
+    "Exit codes: 0 assessment produced (any status); 2 invalid input or arguments; "
+    "3 internal error."
+)
+app = typer.Typer(
+    name="mgassist",
+    help="Decision support for oral magnesium supplementation, from cited YAML rules. "
+         "It supports, and does not replace, clinical judgement. " + EXIT_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+rules_app = typer.Typer(help="Work with rule sets.", no_args_is_help=True,
+                        rich_markup_mode=None)
+app.add_typer(rules_app, name="rules")
+
+_HELP = {f.name: f.help for f in FIELDS}
+RulesOption = Annotated[Path | None, typer.Option(
+    "--rules", help="rule file or folder to use instead of the bundled rules",
+    show_default=False)]
+
+
+def _opt(name: str, *, example: str = "") -> Any:
+    spec = next(f for f in FIELDS if f.name == name)
+    text = spec.help + (f", e.g. {example!r}" if example else "")
+    return typer.Option(spec.flag, help=text, show_default=False)
+
+
+@app.command(epilog=EXIT_HELP)
+def assess(
+    mg: Annotated[str | None, _opt("mg", example="0.62 mmol/L")] = None,
+    k: Annotated[str | None, _opt("k", example="3.4 mmol/L")] = None,
+    ca: Annotated[str | None, _opt("ca", example="2.30 mmol/L")] = None,
+    creatinine: Annotated[str | None, _opt("creatinine", example="1.1 mg/dL")] = None,
+    crcl: Annotated[str | None, _opt("crcl", example="55 mL/min")] = None,
+    age: Annotated[str | None, _opt("age", example="67")] = None,
+    sex: Annotated[str | None, _opt("sex")] = None,
+    weight: Annotated[str | None, _opt("weight", example="70 kg")] = None,
+    height: Annotated[str | None, _opt("height", example="170 cm")] = None,
+    med: Annotated[list[str] | None, _opt("meds", example="furosemide")] = None,
+    condition: Annotated[list[str] | None, _opt("conditions")] = None,
+    symptom: Annotated[list[str] | None, _opt("symptoms")] = None,
+    indication: Annotated[str | None, _opt("indication")] = None,
+    current_dose: Annotated[str | None, _opt("current_dose", example="12 mmol/day")] = None,
+    days_on_dose: Annotated[str | None, _opt("days_on_dose", example="14")] = None,
+    crcl_weight: Annotated[str | None, _opt("crcl_weight")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the assessment as JSON")] = False,
+    rules: RulesOption = None,
+) -> None:
+    """Assess one patient: decision, findings, regimen, monitoring and references.
+
+    Example: mgassist assess --mg "0.6 mmol/L" --crcl "80 mL/min"
+    """
+    raw = {"mg": mg, "k": k, "ca": ca, "creatinine": creatinine, "crcl": crcl, "age": age,
+           "sex": sex, "weight": weight, "height": height, "meds": med or [],
+           "conditions": condition or [], "symptoms": symptom or [], "indication": indication,
+           "current_dose": current_dose, "days_on_dose": days_on_dose,
+           "crcl_weight": crcl_weight}
+    from ._engine import evaluate_patient
+    from ._patient import parse_patient
+
+    loaded = _load(rules, as_json=as_json)
+    try:
+        patient = parse_patient({k_: v for k_, v in raw.items() if v is not None}, loaded)
+    except InputErrors as exc:
+        _input_failure(exc.errors, as_json=as_json)
+    assessment = evaluate_patient(patient, loaded)
+    if as_json:
+        sys.stdout.write(assessment.model_dump_json(indent=2) + "\n")
+        return
+    from ._render import render_report
+
+    render_report(assessment, loaded)
+
+
+@app.command()
+def vocab(
+    kind: Annotated[str | None, typer.Argument(
+        help="meds, conditions, symptoms or indications (default: all)")] = None,
+    rules: RulesOption = None,
+) -> None:
+    """List the accepted ids and the names that map to them.
+
+    Example: mgassist vocab meds
+    """
+    loaded = _load(rules, as_json=False)
+    kinds = list(loaded.vocabulary.labels)
+    if kind is not None and kind not in kinds:
+        _input_failure([InputError("kind", kind, "is not a vocabulary", ", ".join(kinds))],
+                       as_json=False)
+    for name in [kind] if kind else kinds:
+        typer.echo(f"{name}:")
+        lookup = loaded.vocabulary.lookup[name]
+        for item, label in loaded.vocabulary.labels[name].items():
+            others = sorted(k for k, v in lookup.items() if v == item and k != item)
+            extra = f"  (also: {', '.join(others)})" if others else ""
+            typer.echo(f"  {item:28} {label}{extra}")
+
+
+@rules_app.command("validate")
+def rules_validate(
+    path: Annotated[Path | None, typer.Argument(
+        help="rule file or folder (default: the bundled rules)", show_default=False)] = None,
+) -> None:
+    """Load a rule set and report every problem as file:line (exit 1 if any).
+
+    Example: mgassist rules validate rules/
+    """
+    from ._rules_loader import load_rules
+
+    if path is not None and not path.exists():
+        _input_failure([InputError("path", str(path), "does not exist",
+                                   "a rule file or a folder of *.yaml rule files")], as_json=False)
+    try:
+        loaded = load_rules(path)
+    except RulesErrors as exc:
+        for error in exc.errors:
+            typer.echo(str(error), err=True)
+        typer.echo(f"{len(exc.errors)} problem(s); the rule set was not loaded.", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"ok: rules {loaded.version} ({loaded.source}), sha256 {loaded.sha256}: "
+               f"{len(loaded.steps)} steps, {len(loaded.findings)} findings, "
+               f"{len(loaded.thresholds)} thresholds, {len(loaded.references)} references")
+
+
+def _load(path: Path | None, *, as_json: bool) -> Any:
+    from ._rules_loader import load_rules
+
+    try:
+        return load_rules(path)
+    except RulesErrors as exc:
+        for error in exc.errors:
+            typer.echo(f"error: {error}", err=True)
+        if as_json:
+            first = exc.errors[0]
+            typer.echo(json.dumps({"error": {"field": "rules", "message": str(first)}}))
+        raise typer.Exit(2) from None
+
+
+def _input_failure(errors: tuple[InputError, ...] | list[InputError], *, as_json: bool) -> NoReturn:
+    for error in errors:
+        typer.echo(f"error: {error}", err=True)
+    if as_json:
+        typer.echo(json.dumps({"error": errors[0].as_json(),
+                               "errors": [e.as_json() for e in errors]}, ensure_ascii=False))
+    raise typer.Exit(2)
+
+
+def main() -> None:
+    """Console entry point: run the app; never let a traceback reach the user."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
+    except Exception as exc:  # a bug: say so in one line, without locals or patient data
+        if os.environ.get("MGASSIST_DEBUG"):
+            raise
+        sys.stderr.write(f"mgassist: internal error ({type(exc).__name__}); please report it. "
+                         "Set MGASSIST_DEBUG=1 to see details.\n")
+        raise SystemExit(3) from None

@@ -1,0 +1,343 @@
+"""Conditions: the structured little language of ``when:`` in the rules, and its evaluation.
+
+A condition is data (see the grammar at the top of rules/decision.yaml), parsed once when the
+rules load into the frozen nodes below, and evaluated with three-valued logic: a comparison with
+an unknown value is ``None`` (unknown), ``all``/``any``/``not`` propagate unknown (Kleene), and a
+rule fires only on ``True``. So a missing magnesium can never make ``{not: {mg: {below: ...}}}``
+fire. Nothing is ever ``eval``-ed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+__all__ = [
+    "All",
+    "Any_",
+    "Compare",
+    "Condition",
+    "ConditionParser",
+    "Empty",
+    "Facts",
+    "In",
+    "Is",
+    "Known",
+    "Not",
+    "NumberFact",
+    "SomeOf",
+    "Threshold",
+    "evaluate",
+]
+
+Op = Literal["below", "at_or_below", "above", "at_or_above"]
+_OPS: tuple[Op, ...] = ("below", "at_or_below", "above", "at_or_above")
+LIST_FACTS = ("meds", "conditions", "symptoms", "risk_factors")
+SINGLE_FACTS = ("indication", "sex", "status")
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A limit in canonical units, with its value pre-rounded into each unit labs print."""
+
+    id: str
+    fact: str
+    canonical: float
+    text: str
+    in_unit: Mapping[str, Decimal] = field(default_factory=dict)
+    meaning: str = ""
+    cite: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NumberFact:
+    """A number about the patient: canonical value, and the value and unit as entered."""
+
+    canonical: float
+    text: str
+    unit: str | None = None
+    entered: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything a condition can look at; a missing key is an unknown value."""
+
+    numbers: Mapping[str, NumberFact]
+    lists: Mapping[str, frozenset[str]]
+    singles: Mapping[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """``{fact: {op: threshold}}`` - applies the boundary rule when the unit entered is known."""
+
+    fact: str
+    op: Op
+    threshold: Threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """``{fact: {known: bool}}``."""
+
+    fact: str
+    expected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SomeOf:
+    """``{list: {any_of: [...]}}`` or, negated, ``{list: {none_of: [...]}}``."""
+
+    fact: str
+    ids: frozenset[str]
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Empty:
+    """``{list: {empty: bool}}``."""
+
+    fact: str
+    expected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class In:
+    """``{single: {in: [...]}}``."""
+
+    fact: str
+    ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class All:
+    """True when every part is true; unknown when none is false and one is unknown."""
+
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Any_:
+    """True when one part is true; unknown when none is true and one is unknown."""
+
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """Negation; unknown stays unknown."""
+
+    part: Condition
+
+
+@dataclass(frozen=True, slots=True)
+class Is:
+    """A reference to a named predicate (resolved when the rules load)."""
+
+    name: str
+    part: Condition
+
+
+Condition = Compare | Known | SomeOf | Empty | In | All | Any_ | Not | Is
+
+
+def evaluate(cond: Condition, facts: Facts, matched: list[str] | None = None) -> bool | None:
+    """Evaluate ``cond``; append the vocabulary ids that made list tests true to ``matched``."""
+    match cond:
+        case Compare(fact, op, threshold):
+            return _compare(facts.numbers.get(fact), op, threshold)
+        case Known(fact, expected):
+            return (fact in facts.numbers) == expected
+        case SomeOf(fact, ids, negated):
+            hits = facts.lists.get(fact, frozenset()) & ids
+            if matched is not None and hits and not negated:
+                matched.extend(sorted(hits))
+            return (not hits) if negated else bool(hits)
+        case Empty(fact, expected):
+            return (not facts.lists.get(fact)) == expected
+        case In(fact, ids):
+            value = facts.singles.get(fact)
+            return None if value is None else value in ids
+        case All(parts):
+            result: bool | None = True
+            for part in parts:
+                outcome = evaluate(part, facts, matched)
+                if outcome is False:
+                    return False
+                if outcome is None:
+                    result = None
+            return result
+        case Any_(parts):
+            any_result: bool | None = False
+            for part in parts:
+                outcome = evaluate(part, facts, matched)
+                if outcome is True:
+                    any_result = True
+                elif outcome is None and any_result is False:
+                    any_result = None
+            return any_result
+        case Not(part):
+            outcome = evaluate(part, facts, None)
+            return None if outcome is None else not outcome
+        case Is(_, part):
+            return evaluate(part, facts, matched)
+    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover - closed union
+
+
+def _compare(value: NumberFact | None, op: Op, threshold: Threshold) -> bool | None:
+    if value is None:
+        return None
+    left: Decimal | float
+    right: Decimal | float
+    if value.unit is not None and value.entered is not None and value.unit in threshold.in_unit:
+        # Boundary rule: compare as printed, in the unit entered.
+        left, right = value.entered, threshold.in_unit[value.unit]
+    else:
+        left, right = value.canonical, threshold.canonical
+    if op == "below":
+        return left < right
+    if op == "at_or_below":
+        return left <= right
+    if op == "above":
+        return left > right
+    return left >= right
+
+
+Fail = Callable[[tuple[str | int, ...], str], None]
+
+
+class ConditionParser:
+    """Turns ``when:`` data into Condition nodes, reporting problems with their path."""
+
+    def __init__(
+        self,
+        *,
+        number_facts: Mapping[str, str],
+        vocabularies: Mapping[str, frozenset[str]],
+        resolve_threshold: Callable[[str, str], Threshold | str],
+        predicates: Mapping[str, Any],
+        fail: Fail,
+        allow_status: bool,
+    ) -> None:
+        self.number_facts = number_facts
+        self.vocabularies = vocabularies
+        self.resolve_threshold = resolve_threshold
+        self.raw_predicates = predicates
+        self.fail = fail
+        self.allow_status = allow_status
+        self.resolved: dict[str, Condition] = {}
+        self.resolving: list[str] = []
+
+    def parse(self, data: Any, where: tuple[str | int, ...]) -> Condition | None:
+        """Parse one condition at ``where``; None (with a reported failure) when invalid."""
+        if not isinstance(data, dict) or len(data) != 1:
+            self.fail(where, "a condition is a mapping with exactly one key (all, any, not, is, "
+                             "or a fact such as mg or meds)")
+            return None
+        ((key, body),) = data.items()
+        here = (*where, key)
+        if key in ("all", "any"):
+            if not isinstance(body, list) or not body:
+                self.fail(here, f"{key} takes a non-empty list of conditions")
+                return None
+            parts = [self.parse(item, (*here, i)) for i, item in enumerate(body)]
+            if any(p is None for p in parts):
+                return None
+            kept = tuple(p for p in parts if p is not None)
+            return All(kept) if key == "all" else Any_(kept)
+        if key == "not":
+            part = self.parse(body, here)
+            return None if part is None else Not(part)
+        if key == "is":
+            return self.predicate(body, here)
+        return self.leaf(key, body, here)
+
+    def predicate(self, name: Any, where: tuple[str | int, ...]) -> Condition | None:
+        """Resolve ``{is: name}``, detecting unknown names and cycles."""
+        if not isinstance(name, str) or name not in self.raw_predicates:
+            self.fail(where, f"unknown predicate {name!r}; defined: "
+                             f"{', '.join(sorted(self.raw_predicates)) or 'none'}")
+            return None
+        if name in self.resolved:
+            return Is(name, self.resolved[name])
+        if name in self.resolving:
+            self.fail(where, f"predicate {name!r} refers to itself "
+                             f"({' -> '.join([*self.resolving, name])})")
+            return None
+        self.resolving.append(name)
+        try:
+            part = self.parse(self.raw_predicates[name], ("predicates", name))
+        finally:
+            self.resolving.pop()
+        if part is None:
+            return None
+        self.resolved[name] = part
+        return Is(name, part)
+
+    def leaf(self, fact: str, body: Any, where: tuple[str | int, ...]) -> Condition | None:
+        """Parse ``{fact: {operator: operand}}``."""
+        if not isinstance(body, dict) or len(body) != 1:
+            self.fail(where, f"{fact}: give exactly one test, e.g. {{{fact}: {{below: ...}}}}")
+            return None
+        ((op, operand),) = body.items()
+        here = (*where, op)
+        if fact in self.number_facts:
+            if op == "known":
+                return self._bool(operand, here, lambda b: Known(fact, b))
+            if op in _OPS:
+                if not isinstance(operand, str | int | float) or isinstance(operand, bool):
+                    self.fail(here, f"{fact} {op}: give a threshold id or a value with a unit")
+                    return None
+                resolved = self.resolve_threshold(fact, str(operand))
+                if isinstance(resolved, str):
+                    self.fail(here, resolved)
+                    return None
+                return Compare(fact, op, resolved)  # type: ignore[arg-type]
+            self.fail(here, f"{fact}: unknown test {op!r}; use one of "
+                            f"{', '.join((*_OPS, 'known'))}")
+            return None
+        if fact in LIST_FACTS:
+            if op == "empty":
+                return self._bool(operand, here, lambda b: Empty(fact, b))
+            if op in ("any_of", "none_of"):
+                ids = self._ids(fact, operand, here)
+                return None if ids is None else SomeOf(fact, ids, negated=op == "none_of")
+            self.fail(here, f"{fact}: unknown test {op!r}; use any_of, none_of or empty")
+            return None
+        if fact in SINGLE_FACTS:
+            if fact == "status" and not self.allow_status:
+                self.fail(where, "status can only be tested by findings, after the steps "
+                                 "decided it")
+                return None
+            if op != "in":
+                self.fail(here, f"{fact}: unknown test {op!r}; use in")
+                return None
+            ids = self._ids(fact, operand, here)
+            return None if ids is None else In(fact, ids)
+        known = sorted([*self.number_facts, *LIST_FACTS, *SINGLE_FACTS, "all", "any", "not",
+                        "is"])
+        self.fail(where, f"unknown fact {fact!r}; known: {', '.join(known)}")
+        return None
+
+    def _bool(self, operand: Any, where: tuple[str | int, ...],
+              make: Callable[[bool], Condition]) -> Condition | None:
+        if not isinstance(operand, bool):
+            self.fail(where, "expected true or false")
+            return None
+        return make(operand)
+
+    def _ids(self, fact: str, operand: Any, where: tuple[str | int, ...]) -> frozenset[str] | None:
+        if not isinstance(operand, list) or not operand:
+            self.fail(where, "expected a non-empty list of ids")
+            return None
+        allowed = self.vocabularies.get(fact, frozenset())
+        ok = True
+        for i, item in enumerate(operand):
+            if not isinstance(item, str) or item not in allowed:
+                self.fail((*where, i), f"{fact}: unknown id {item!r}; known: "
+                                       f"{', '.join(sorted(allowed))}")
+                ok = False
+        return frozenset(operand) if ok else None

@@ -1,0 +1,289 @@
+"""The pure core: ``evaluate(patient, rules) -> Assessment``. No I/O, no clock, no environment.
+
+Order of work, as clinical-spec.md "Decision" orders it:
+1. renal function: reported CrCl, else Cockcroft-Gault when its inputs are complete (adults);
+2. facts: every number in canonical units (with the unit entered, for the boundary rule),
+   the vocabulary lists, and the risk factors present;
+3. steps in order: the first whose condition is true sets the status;
+4. findings: every finding whose condition is true (they may test the status);
+5. regimen and monitoring for a supplement* status; references numbered by first citation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ._assessment import (
+    Assessment,
+    Derived,
+    Finding,
+    Monitoring,
+    ReferenceOut,
+    RulesIdentity,
+)
+from ._conditions import Compare, Facts, NumberFact, evaluate
+from ._contract import CrclMethod, Severity, Status
+from ._crcl import CrclEstimate, cockcroft_gault
+from ._patient import Measured, Patient
+from ._regimen import choose_regimen
+from ._ruleset import RuleSet, Step
+
+__all__ = ["DISCLAIMER", "evaluate_patient"]
+
+DISCLAIMER = (
+    "mgassist supports, and does not replace, clinical judgement. Check every recommendation "
+    "against the patient and the product label before acting on it."
+)
+_SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_CG_INPUTS = ("creatinine", "age", "sex", "weight")
+
+
+@dataclass(frozen=True)
+class _Renal:
+    crcl: NumberFact | None
+    method: CrclMethod | None
+    estimate: CrclEstimate | None
+    discrepancy_percent: float | None
+    missing: tuple[str, ...]
+
+
+def evaluate_patient(patient: Patient, rules: RuleSet) -> Assessment:
+    """Assess one validated patient against a loaded rule set."""
+    renal = _renal(patient, rules)
+    numbers = _numbers(patient, rules, renal)
+    lists = {
+        "meds": frozenset(m.value for m in patient.meds),
+        "conditions": frozenset(c.value for c in patient.conditions),
+        "symptoms": frozenset(s.value for s in patient.symptoms),
+    }
+    singles = {
+        "indication": patient.indication.value if patient.indication else None,
+        "sex": patient.sex.value if patient.sex else None,
+    }
+    base = Facts(numbers, {**lists, "risk_factors": frozenset()}, singles)
+    risk_labels: list[str] = []
+    present: set[str] = set()
+    for factor in rules.risk_factors:
+        matched: list[str] = []
+        if evaluate(factor.when, base, matched) is True:
+            present.add(factor.id)
+            risk_labels.append(_with_matched(factor.label, matched, rules))
+    facts = Facts(numbers, {**lists, "risk_factors": frozenset(present)}, singles)
+    texts = _Texts(rules, numbers, renal, risk_labels)
+
+    step = _decide(rules.steps, facts)
+    status = step.status if step else Status.INSUFFICIENT_DATA
+    decided = Facts(numbers, facts.lists, {**singles, "status": status.value})
+    findings = _findings(rules, decided, texts)
+    if step is not None and step.finding not in {f.id for f in findings}:
+        rule = rules.findings[step.finding]
+        findings.append(Finding(id=rule.id, severity=rule.severity,
+                                message=texts.render(rule.message, []),
+                                citations=list(rule.cite)))
+    findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
+    fired = {f.id for f in findings}
+
+    regimen = choose_regimen(rules.regimen, status=status, fired=fired)
+    monitoring = _monitoring(rules, decided) if status.gives_regimen else None
+    cited = [c for f in findings for c in f.citations]
+    if regimen is not None:
+        cited += regimen.citations + (regimen.alternative.citations if regimen.alternative
+                                      else [])
+    if monitoring is not None:
+        cited += monitoring.citations
+    if renal.method is CrclMethod.COCKCROFT_GAULT or renal.estimate is not None:
+        cited += list(rules.cockcroft_gault.cite)
+    return Assessment(
+        id=patient.id,
+        status=status,
+        status_reason=texts.render(step.reason, _step_matched(step, decided)) if step else
+        "No decision step applied to these inputs: this is a gap in the rule set. Review "
+        "manually; no regimen is given.",
+        decided_by=step.id if step else "none",
+        findings=findings,
+        regimen=regimen,
+        monitoring=monitoring,
+        derived=_derived(patient, renal),
+        inputs=dict(patient.inputs),
+        references=_references(rules, cited),
+        rules=RulesIdentity(version=rules.version, sha256=rules.sha256, source=rules.source),
+        disclaimer=DISCLAIMER,
+    )
+
+
+def _decide(steps: tuple[Step, ...], facts: Facts) -> Step | None:
+    for step in steps:
+        if evaluate(step.when, facts) is True:
+            return step
+    return None
+
+
+def _step_matched(step: Step, facts: Facts) -> list[str]:
+    matched: list[str] = []
+    evaluate(step.when, facts, matched)
+    return matched
+
+
+def _findings(rules: RuleSet, facts: Facts, texts: _Texts) -> list[Finding]:
+    out = []
+    for rule in rules.findings.values():
+        matched: list[str] = []
+        if evaluate(rule.when, facts, matched) is not True:
+            continue
+        details = []
+        for detail in rule.details:
+            detail_matched: list[str] = []
+            if detail.when is None or evaluate(detail.when, facts, detail_matched) is True:
+                details.append(texts.render(detail.text, detail_matched))
+        out.append(Finding(id=rule.id, severity=rule.severity,
+                           message=texts.render(rule.message, matched), details=details,
+                           citations=list(rule.cite)))
+    return out
+
+
+def _monitoring(rules: RuleSet, facts: Facts) -> Monitoring:
+    plan = rules.monitoring
+    because = []
+    for reason in plan.reasons:
+        matched: list[str] = []
+        if evaluate(reason.when, facts, matched) is True:
+            because.append(_with_matched(reason.label, matched, rules))
+    cites = [c for _, item_cites in plan.schedule for c in item_cites]
+    return Monitoring(schedule=[text for text, _ in plan.schedule], more_often_because=because,
+                      more_often_text=plan.more_often_text,
+                      citations=list(dict.fromkeys([*cites, *plan.more_often_cite])))
+
+
+def _renal(patient: Patient, rules: RuleSet) -> _Renal:
+    params = rules.cockcroft_gault
+    missing = tuple(name for name in _CG_INPUTS if getattr(patient, name) is None)
+    estimate = None
+    adult = patient.age is not None and evaluate(
+        Compare("age", "at_or_above", params.adults_from), Facts(
+            {"age": _fact(patient.age, rules, "age")}, {}, {})) is True
+    if not missing and adult:
+        assert patient.age and patient.sex and patient.weight and patient.creatinine
+        estimate = cockcroft_gault(
+            age_years=patient.age.canonical, sex=patient.sex,
+            weight_kg=patient.weight.canonical, creatinine_mg_dl=patient.creatinine.canonical,
+            height_cm=patient.height.canonical if patient.height else None,
+            basis=patient.crcl_weight, params=params)
+    if patient.crcl is not None:
+        crcl = _fact(patient.crcl, rules, "crcl")
+        discrepancy = None
+        if estimate is not None:
+            smaller = min(estimate.ml_min, patient.crcl.canonical)
+            if smaller > 0:
+                discrepancy = abs(estimate.ml_min - patient.crcl.canonical) / smaller * 100
+        return _Renal(crcl, CrclMethod.REPORTED, estimate, discrepancy, missing)
+    if estimate is not None:
+        text = f"{estimate.ml_min:.{params.result_decimals}f} mL/min (Cockcroft-Gault)"
+        return _Renal(NumberFact(estimate.ml_min, text), CrclMethod.COCKCROFT_GAULT, estimate,
+                      None, missing)
+    return _Renal(None, None, None, None, missing)
+
+
+def _numbers(patient: Patient, rules: RuleSet, renal: _Renal) -> dict[str, NumberFact]:
+    numbers: dict[str, NumberFact] = {}
+    for name in rules.quantities:
+        value = getattr(patient, name)
+        if name != "crcl" and isinstance(value, Measured):
+            numbers[name] = _fact(value, rules, name)
+    if renal.crcl is not None:
+        numbers["crcl"] = renal.crcl
+    if renal.discrepancy_percent is not None:
+        numbers["crcl_discrepancy"] = NumberFact(renal.discrepancy_percent,
+                                                 f"{renal.discrepancy_percent:.0f}%")
+    return numbers
+
+
+def _fact(value: Measured, rules: RuleSet, name: str) -> NumberFact:
+    rule = rules.quantities[name]
+    table = rule.table
+    shown = f"{value.number} {rule.shown_as}" if rule.shown_as else value.entered
+    if value.unit != table.canonical:
+        decimals = table.decimals.get(table.canonical, 2)
+        shown += f" ({value.canonical:.{decimals}f} {table.canonical})"
+    return NumberFact(value.canonical, shown, value.unit, value.number)
+
+
+class _Texts:
+    """Fills the placeholders of rule texts for one patient."""
+
+    def __init__(self, rules: RuleSet, numbers: Mapping[str, NumberFact], renal: _Renal,
+                 risk_labels: list[str]) -> None:
+        self.rules = rules
+        self.values = {name: fact.text for name, fact in numbers.items()}
+        if renal.crcl is not None:
+            self.values["crcl_reported"] = renal.crcl.text
+        if renal.estimate is not None:
+            self.values["crcl_derived"] = f"{renal.estimate.ml_min} mL/min"
+        self.values["risk_factors"] = "; ".join(risk_labels)
+
+    def render(self, text: str, matched: list[str]) -> str:
+        labels = [self._label(item) for item in dict.fromkeys(matched)]
+
+        def fill(m: re.Match[str]) -> str:
+            name = m[1]
+            if name == "matched":
+                return ", ".join(labels) or "none"
+            if name in self.values:
+                return self.values[name]
+            if name in self.rules.thresholds:
+                return self.rules.thresholds[name].text
+            return "not given"
+        return _PLACEHOLDER.sub(fill, text)
+
+    def _label(self, item: str) -> str:
+        for kind in ("symptoms", "meds", "conditions", "indications"):
+            if item in self.rules.vocabulary.labels[kind]:
+                return self.rules.vocabulary.label(kind, item)
+        return item
+
+
+def _with_matched(label: str, matched: list[str], rules: RuleSet) -> str:
+    texts = _Texts(rules, {}, _Renal(None, None, None, None, ()), [])
+    names = [texts._label(m) for m in dict.fromkeys(matched)]
+    return f"{label} ({', '.join(names)})" if names and names != [label] else label
+
+
+def _derived(patient: Patient, renal: _Renal) -> Derived:
+    def canonical(value: Measured | None) -> float | None:
+        return None if value is None else round(value.canonical, 4)
+    estimate = renal.estimate
+    notes = list(estimate.notes) if estimate else []
+    if renal.method is None:
+        notes.append("creatinine clearance unknown: Cockcroft-Gault needs creatinine, age, sex "
+                     f"and weight (missing: {', '.join(renal.missing) or 'adult age'})")
+    return Derived(
+        mg_mmol_l=canonical(patient.mg),
+        k_mmol_l=canonical(patient.k),
+        ca_mmol_l=canonical(patient.ca),
+        creatinine_mg_dl=canonical(patient.creatinine),
+        crcl_ml_min=None if renal.crcl is None else round(renal.crcl.canonical, 2),
+        crcl_method=renal.method,
+        crcl_weight_basis=None if estimate is None else estimate.weight_basis,
+        bmi=None if estimate is None or estimate.bmi is None else round(estimate.bmi, 1),
+        age_years=canonical(patient.age),
+        weight_kg=canonical(patient.weight),
+        height_cm=canonical(patient.height),
+        ideal_body_weight_kg=None if estimate is None or estimate.ideal_kg is None
+        else round(estimate.ideal_kg, 1),
+        crcl_weight_kg=None if estimate is None else round(estimate.weight_kg, 1),
+        crcl_cockcroft_gault_ml_min=None if estimate is None else estimate.ml_min,
+        current_dose_mmol_per_day=canonical(patient.current_dose),
+        notes=notes,
+    )
+
+
+def _references(rules: RuleSet, cited: list[str]) -> dict[str, ReferenceOut]:
+    out = {}
+    for number, rid in enumerate(dict.fromkeys(cited), start=1):
+        ref = rules.references[rid]
+        out[rid] = ReferenceOut(number=number, citation=" ".join(ref.citation.split()),
+                                doi=ref.doi, pmid=ref.pmid, pmcid=ref.pmcid, url=ref.url,
+                                caveat=ref.caveat)
+    return out

@@ -1,0 +1,74 @@
+"""Errors are values with a location.
+
+    MgassistError                 base of everything mgassist raises on purpose
+    ├── InputError                a patient field is unusable (names field, value, what is accepted)
+    │   └── InputErrors           several InputError at once (all the fields that were wrong)
+    └── RulesError                a rule set is unusable (names file:line and what is wrong)
+        └── RulesErrors           several RulesError at once (every problem found while loading)
+
+The CLI maps InputError to exit 2 and RulesError to exit 2 (for ``assess``) or 1 (for
+``rules validate``). Nothing here ever carries a whole patient record: an InputError holds the
+one field and the one value that was wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["InputError", "InputErrors", "MgassistError", "RulesError", "RulesErrors"]
+
+
+class MgassistError(Exception):
+    """Base class of the errors mgassist raises deliberately."""
+
+
+@dataclass(frozen=True)
+class InputError(MgassistError):
+    """One patient field that cannot be used, with its value and what would be accepted."""
+
+    field: str
+    value: str
+    problem: str
+    accepted: str = ""
+
+    def __str__(self) -> str:
+        shown = f" {self.value!r}" if self.value != "" else ""
+        text = f"{self.field}:{shown} {self.problem}"
+        if self.accepted:
+            text += f"; accepted: {self.accepted}"
+        return text
+
+    def as_json(self) -> dict[str, str]:
+        """The ``{"field": ..., "message": ...}`` object of the JSON error contract."""
+        return {"field": self.field, "message": str(self)}
+
+
+class InputErrors(MgassistError):
+    """Every unusable field of one patient, in field order."""
+
+    def __init__(self, errors: Sequence[InputError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors: tuple[InputError, ...] = tuple(errors)
+
+
+@dataclass(frozen=True)
+class RulesError(MgassistError):
+    """One problem in a rule file, at a file and line."""
+
+    path: Path | str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else f"{self.path}"
+        return f"{where}: {self.message}"
+
+
+class RulesErrors(MgassistError):
+    """Every problem found while loading a rule set; nothing of that rule set is used."""
+
+    def __init__(self, errors: Sequence[RulesError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors: tuple[RulesError, ...] = tuple(errors)

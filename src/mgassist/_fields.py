@@ -1,0 +1,68 @@
+"""The patient fields, written once: name, flag, kind, help and example.
+
+``assess``'s flags, the interview's questions and the input parser all read this table.
+Labels, accepted units and vocabularies come from the rules (quantities.yaml,
+vocabulary.yaml), so a unit or a synonym added there shows up everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["FIELDS", "FieldSpec", "field_names"]
+
+Kind = Literal["quantity", "number", "choice", "list", "text"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One input field of a patient."""
+
+    name: str
+    kind: Kind
+    help: str
+    vocabulary: str | None = None
+    choices: tuple[str, ...] = ()
+    singular: str | None = None
+
+    @property
+    def flag(self) -> str:
+        """The ``assess`` option (``current_dose`` -> ``--current-dose``, ``meds`` -> ``--med``)."""
+        return "--" + (self.singular or self.name).replace("_", "-")
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The JSON/CSV keys accepted for this field (lists also take the singular)."""
+        return (self.name,) if self.singular is None else (self.name, self.singular)
+
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("id", "text", "record id, echoed in the output"),
+    FieldSpec("mg", "quantity", "serum magnesium with its unit"),
+    FieldSpec("k", "quantity", "serum potassium with its unit"),
+    FieldSpec("ca", "quantity", "serum total calcium with its unit (optional)"),
+    FieldSpec("creatinine", "quantity", "serum creatinine with its unit"),
+    FieldSpec("crcl", "quantity", "creatinine clearance, if known"),
+    FieldSpec("age", "number", "age in years"),
+    FieldSpec("sex", "choice", "sex, for Cockcroft-Gault", choices=("female", "male")),
+    FieldSpec("weight", "quantity", "body weight with its unit"),
+    FieldSpec("height", "quantity", "height with its unit"),
+    FieldSpec("meds", "list", "medication: class id or drug name (repeatable)",
+              vocabulary="meds", singular="med"),
+    FieldSpec("conditions", "list", "condition id (repeatable)", vocabulary="conditions",
+              singular="condition"),
+    FieldSpec("symptoms", "list", "symptom id (repeatable)", vocabulary="symptoms",
+              singular="symptom"),
+    FieldSpec("indication", "choice", "why supplementation is being considered",
+              vocabulary="indications"),
+    FieldSpec("current_dose", "quantity", "elemental magnesium already taken per day"),
+    FieldSpec("days_on_dose", "number", "days on that dose"),
+    FieldSpec("crcl_weight", "choice", "weight Cockcroft-Gault uses",
+              choices=("auto", "actual", "ideal", "adjusted")),
+)
+
+
+def field_names() -> tuple[str, ...]:
+    """Every accepted input key, in the order reports list them."""
+    return tuple(f.name for f in FIELDS)

@@ -1,0 +1,248 @@
+"""The patient: raw input (flags, JSON, CSV) -> a typed, validated, canonical Patient.
+
+    parse_patient(raw, rules) -> Patient        # or raises InputErrors naming every bad field
+
+A quantity is always a number WITH a unit (``"0.62 mmol/L"`` or ``{"value": 0.62, "unit":
+"mmol/L"}``); a bare number is refused unless the field is a plain number (age, days). Units
+are never guessed. Every error names the field, the value and what is accepted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ._contract import Condition, Indication, MedClass, Sex, Symptom, WeightBasis
+from ._errors import InputError, InputErrors
+from ._fields import FIELDS, FieldSpec
+from ._rules_loader import normalize_term
+from ._ruleset import QuantityRule, RuleSet
+from ._units import UnitProblem, convert, dimension_words, parse_amount, quantity
+
+__all__ = ["Measured", "Patient", "parse_patient"]
+
+
+class Measured(BaseModel):
+    """A measured value: as entered (number and unit) and in the canonical unit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    number: Decimal
+    unit: str
+    canonical: float
+    canonical_unit: str
+
+    @property
+    def entered(self) -> str:
+        """The value as entered, with the accepted unit's spelling (``1.5 mg/dL``)."""
+        return f"{self.number} {self.unit}"
+
+
+class Patient(BaseModel):
+    """One patient, validated: quantities in canonical units, vocabularies as contract ids."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str | None = None
+    mg: Measured | None = None
+    k: Measured | None = None
+    ca: Measured | None = None
+    creatinine: Measured | None = None
+    crcl: Measured | None = None
+    age: Measured | None = None
+    sex: Sex | None = None
+    weight: Measured | None = None
+    height: Measured | None = None
+    meds: tuple[MedClass, ...] = ()
+    conditions: tuple[Condition, ...] = ()
+    symptoms: tuple[Symptom, ...] = ()
+    indication: Indication | None = None
+    current_dose: Measured | None = None
+    days_on_dose: Measured | None = None
+    crcl_weight: WeightBasis = WeightBasis.AUTO
+    inputs: dict[str, Any] = {}
+
+
+_ENUMS: dict[str, Any] = {"meds": MedClass, "conditions": Condition, "symptoms": Symptom,
+                          "indications": Indication}
+_ALIASES = {"female": "female", "f": "female", "woman": "female", "male": "male", "m": "male",
+            "man": "male"}
+
+
+def parse_patient(raw: Mapping[str, Any], rules: RuleSet) -> Patient:
+    """Validate ``raw`` (keys as in the spec; empty values mean "not given")."""
+    errors: list[InputError] = []
+    by_key = {key: spec for spec in FIELDS for key in spec.keys}
+    values: dict[str, Any] = {}
+    inputs: dict[str, Any] = {}
+    for key, value in raw.items():
+        spec = by_key.get(key) if isinstance(key, str) else None
+        if spec is None:
+            close = difflib.get_close_matches(str(key), list(by_key), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            errors.append(InputError(str(key), "", f"is not a patient field{hint}",
+                                     ", ".join(f.name for f in FIELDS)))
+            continue
+        if _blank(value):
+            continue
+        if spec.name in inputs and spec.kind == "list":
+            inputs[spec.name] = [*_as_list(inputs[spec.name]), *_as_list(value)]
+        else:
+            inputs[spec.name] = value
+    for spec in FIELDS:
+        if spec.name not in inputs:
+            continue
+        try:
+            values[spec.name] = _parse_field(spec, inputs[spec.name], rules)
+        except InputError as exc:
+            errors.append(exc)
+    basis = values.get("crcl_weight", WeightBasis.AUTO)
+    if basis in (WeightBasis.IDEAL, WeightBasis.ADJUSTED) and "height" not in values:
+        errors.append(InputError("crcl_weight", basis.value, "needs a height (--height)",
+                                 "auto or actual without a height"))
+    if errors:
+        raise InputErrors(errors)
+    return Patient(**values, inputs=_jsonable(inputs))
+
+
+def _parse_field(spec: FieldSpec, value: Any, rules: RuleSet) -> Any:
+    if spec.name == "id":
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise InputError("id", _show(value), "must be a string or an integer")
+        return str(value)
+    if spec.kind in ("quantity", "number"):
+        return measure(spec.name, value, rules.quantities[spec.name])
+    if spec.kind == "list":
+        assert spec.vocabulary is not None
+        items = [_term(spec, item, rules) for item in _as_list(value)]
+        return tuple(dict.fromkeys(items))
+    if spec.vocabulary is not None:
+        if not isinstance(value, str):
+            raise InputError(spec.name, _show(value), "must be one id", _ids(spec, rules))
+        return _term(spec, value, rules)
+    text = value.strip().lower() if isinstance(value, str) else None
+    if spec.name == "sex" and text in _ALIASES:
+        return Sex(_ALIASES[text])
+    if spec.name == "crcl_weight" and text in spec.choices:
+        return WeightBasis(text)
+    raise InputError(spec.name, _show(value), "is not accepted", ", ".join(spec.choices))
+
+
+def measure(field: str, value: Any, rule: QuantityRule) -> Measured:
+    """Read one quantity (text, ``{"value", "unit"}`` or, for plain numbers, a number)."""
+    table = rule.table
+    accepted = ", ".join(table.units) + f" (e.g. {rule.example!r})"
+    if isinstance(value, Mapping):
+        if set(value) != {"value", "unit"} or isinstance(value["value"], bool) or \
+                not isinstance(value["value"], int | float) or not isinstance(value["unit"], str):
+            raise InputError(field, _show(value), 'must be {"value": <number>, "unit": <text>}',
+                             accepted)
+        text = f"{value['value']!r} {value['unit']}"
+    elif isinstance(value, bool):
+        raise InputError(field, _show(value), "is not a quantity", accepted)
+    elif isinstance(value, int | float):
+        text = repr(value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        raise InputError(field, _show(value), "is not a quantity", accepted)
+    try:
+        amount = parse_amount(text)
+    except UnitProblem as exc:
+        raise InputError(field, _show(value), str(exc), accepted) from None
+    if amount.unit_text == "":
+        if not table.plain_number:
+            raise InputError(field, _show(value), "has no unit; units are never guessed",
+                             accepted)
+        unit = table.canonical
+    else:
+        found = table.lookup(amount.unit_text)
+        if found is None:
+            raise InputError(field, _show(value), _unit_problem(amount.unit_text, rule),
+                             accepted)
+        unit = found
+    number = float(amount.number)
+    canonical = number * table.factors[unit]
+    if not math.isfinite(canonical):
+        raise InputError(field, _show(value), "is not a finite number", accepted)
+    if number < 0 or (number == 0 and rule.minimum > 0):
+        what = "zero or negative" if rule.minimum > 0 else "negative"
+        raise InputError(field, _show(value), f"is {what}; {rule.label} must be above zero"
+                         if rule.minimum > 0 else f"is {what}", _range(rule))
+    if not rule.minimum <= canonical <= rule.maximum:
+        raise InputError(field, _show(value), f"is outside the plausible range for "
+                         f"{rule.label}; check the value and its unit", _range(rule))
+    return Measured(number=amount.number, unit=unit, canonical=canonical,
+                    canonical_unit=table.canonical)
+
+
+def _unit_problem(unit_text: str, rule: QuantityRule) -> str:
+    table = rule.table
+    near = table.suggest(unit_text)
+    hint = f" (did you mean {near}?)" if near else ""
+    try:  # error path only: ask pint what the unit is, to say why it does not fit
+        given = quantity(f"1 {unit_text}")
+        convert(given, table.canonical, molar_mass=quantity("1 g/mol"), valence=1)
+    except UnitProblem:
+        try:
+            given = quantity(f"1 {unit_text}")
+        except UnitProblem:
+            return f"unit {unit_text!r} is unknown{hint}"
+        return (f"unit {unit_text!r} is {dimension_words(given)}, not a unit of "
+                f"{rule.label}{hint}")
+    return f"unit {unit_text!r} is not accepted for {rule.label}{hint}"
+
+
+def _range(rule: QuantityRule) -> str:
+    return f"{rule.minimum_text} to {rule.maximum_text}"
+
+
+def _term(spec: FieldSpec, item: Any, rules: RuleSet) -> Any:
+    assert spec.vocabulary is not None
+    lookup = rules.vocabulary.lookup[spec.vocabulary]
+    if not isinstance(item, str) or not item.strip():
+        raise InputError(spec.name, _show(item), "must be a non-empty name", _ids(spec, rules))
+    key = normalize_term(item)
+    if key in lookup:
+        return _ENUMS[spec.vocabulary](lookup[key])
+    close = difflib.get_close_matches(key, list(lookup), n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise InputError(spec.name, item, f"is not a known {spec.vocabulary[:-1]}{hint}",
+                     _ids(spec, rules))
+
+
+def _ids(spec: FieldSpec, rules: RuleSet) -> str:
+    assert spec.vocabulary is not None
+    ids = ", ".join(rules.vocabulary.labels[spec.vocabulary])
+    extra = " or a drug name that maps to one (see `mgassist vocab`)" \
+        if spec.vocabulary == "meds" else ""
+    return ids + extra
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [part for part in (p.strip() for p in value.replace(",", ";").split(";")) if part]
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def _show(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _jsonable(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in inputs.items():
+        out[key] = list(value) if isinstance(value, tuple) else value
+    return out

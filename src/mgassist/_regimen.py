@@ -1,0 +1,116 @@
+"""Regimen arithmetic: elemental mmol <-> elemental mg <-> salt mg, and choosing the regimen.
+
+``dose_of`` runs when the rules load and goes through pint with the molar mass of magnesium
+and the salt's formula mass, so 12 mmol/day becomes 291.7 mg elemental and 483.6 mg magnesium
+oxide without a hand-typed factor. ``choose_regimen`` runs per patient and only picks among
+those precomputed doses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from ._assessment import Alternative, Regimen
+from ._contract import DoseBasis, Status
+from ._ruleset import Dose, RegimenRules
+from ._units import UnitProblem, convert, quantity
+
+__all__ = ["choose_regimen", "dose_of"]
+
+
+def dose_of(
+    amount: str, *, of: str, magnesium_molar_mass: str, formula_mass: str, per_formula: int
+) -> Dose:
+    """Convert a daily amount, given as elemental magnesium (``of="elemental"``) or as salt
+    (``of="product"``), into all three forms. Raises UnitProblem on a wrong unit."""
+    mg_mass = quantity(magnesium_molar_mass)
+    salt_mass = quantity(formula_mass)
+    given = quantity(amount)
+    if of == "elemental":
+        elemental_mmol = convert(given, "mmol/day", molar_mass=mg_mass)
+    else:
+        product_mmol = convert(given, "mmol/day", molar_mass=salt_mass)
+        elemental_mmol = product_mmol * per_formula
+    product_mg = convert(elemental_mmol / per_formula, "mg/day", molar_mass=salt_mass)
+    elemental_mg = convert(elemental_mmol, "mg/day", molar_mass=mg_mass)
+    values: list[Any] = [elemental_mmol.magnitude, elemental_mg.magnitude, product_mg.magnitude]
+    if any(v < 0 for v in values):
+        raise UnitProblem(f"{amount!r} is negative")
+    return Dose(float(values[0]), float(values[1]), float(values[2]))
+
+
+def choose_regimen(
+    rules: RegimenRules, *, status: Status, fired: Collection[str]
+) -> Regimen | None:
+    """The regimen for a status (None unless supplement*), never above the maximum."""
+    if not status.gives_regimen:
+        return None
+    ceiling = rules.maximum
+    note: str | None = None
+    if status is Status.SUPPLEMENT_WITH_CAUTION:
+        basis = DoseBasis.REDUCED
+        dose: Dose | None = None
+        ceiling = _lower(rules.doses[rules.caution_ceiling], rules.maximum)
+        note = rules.caution_note
+        cite = (*rules.cite_caution, *rules.cite_doses[rules.caution_ceiling])
+    elif rules.step_up_finding in fired:
+        basis = DoseBasis.STEP_UP
+        dose = _lower(rules.doses[DoseBasis.STEP_UP.value], rules.maximum)
+        cite = rules.cite_doses[DoseBasis.STEP_UP.value]
+    else:
+        basis = DoseBasis.STANDARD_START
+        dose = _lower(rules.doses[DoseBasis.STANDARD_START.value], rules.maximum)
+        cite = rules.cite_doses[DoseBasis.STANDARD_START.value]
+    alternative = None
+    if rules.alternative_finding in fired:
+        high = _lower(rules.alternative_high, ceiling)
+        low = _lower(rules.alternative_low, high)
+        alternative = Alternative(
+            product=rules.alternative_label,
+            elemental_mg_per_day_min=_r1(low.elemental_mg),
+            elemental_mg_per_day_max=_r1(high.elemental_mg),
+            elemental_mmol_per_day_min=_r1(low.elemental_mmol),
+            elemental_mmol_per_day_max=_r1(high.elemental_mmol),
+            product_mg_per_day_min=_r1(low.product_mg),
+            product_mg_per_day_max=_r1(high.product_mg),
+            note=rules.alternative_note,
+            citations=list(rules.cite_alternative),
+        )
+    return Regimen(
+        product=rules.product_label,
+        product_id=rules.product_id,
+        dose_basis=basis,
+        elemental_mmol_per_day=None if dose is None else _r1(dose.elemental_mmol),
+        elemental_mg_per_day=None if dose is None else _r1(dose.elemental_mg),
+        product_mg_per_day=None if dose is None else _r1(dose.product_mg),
+        timing=rules.timing,
+        max_product_mg_per_day=_r1(ceiling.product_mg),
+        max_elemental_mmol_per_day=_r1(ceiling.elemental_mmol),
+        max_elemental_mg_per_day=_r1(ceiling.elemental_mg),
+        note=note,
+        alternative=alternative,
+        side_effects=list(rules.side_effects),
+        side_effects_advice=rules.side_effects_advice,
+        citations=_unique([*cite, *rules.cite_timing, *rules.cite_maximum,
+                           *rules.cite_side_effects]),
+    )
+
+
+def _lower(dose: Dose, cap: Dose) -> Dose:
+    """``dose``, scaled down to ``cap``'s elemental magnesium when above it.
+
+    Scaling keeps the dose's own salt: every conversion is linear, so a glycinate dose capped
+    by a magnesium-oxide ceiling stays a glycinate dose carrying the ceiling's magnesium."""
+    if dose.elemental_mmol <= cap.elemental_mmol:
+        return dose
+    scale = cap.elemental_mmol / dose.elemental_mmol
+    return Dose(cap.elemental_mmol, dose.elemental_mg * scale, dose.product_mg * scale)
+
+
+def _r1(value: float) -> float:
+    return round(value, 1)
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))

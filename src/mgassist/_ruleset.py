@@ -1,0 +1,206 @@
+"""A loaded rule set: immutable, fully validated, with every unit already converted.
+
+Only the loader builds these; the engine only reads them. Amounts are plain floats in the
+canonical unit the field name says (``..._mmol_per_day``, ``..._kg``), computed through pint
+when the rules loaded, so evaluation never touches pint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ._conditions import Condition, Threshold
+from ._contract import Severity, Status
+from ._units import UnitTable
+
+__all__ = [
+    "CockcroftGault",
+    "Detail",
+    "Dose",
+    "FindingRule",
+    "MonitoringRules",
+    "QuantityRule",
+    "Reason",
+    "Reference",
+    "RegimenRules",
+    "RiskFactor",
+    "RuleSet",
+    "Step",
+    "Vocabulary",
+]
+
+
+@dataclass(frozen=True)
+class QuantityRule:
+    """One input quantity: label, unit table and plausibility limits (canonical units)."""
+
+    id: str
+    label: str
+    table: UnitTable
+    minimum: float
+    maximum: float
+    minimum_text: str
+    maximum_text: str
+    example: str
+    shown_as: str | None = None
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Labels of every contract id, and every accepted spelling mapped to its id."""
+
+    labels: Mapping[str, Mapping[str, str]]
+    lookup: Mapping[str, Mapping[str, str]]
+
+    def label(self, kind: str, item: str) -> str:
+        """The readable label of ``item`` in vocabulary ``kind`` (the id if it has none)."""
+        return self.labels.get(kind, {}).get(item, item)
+
+
+@dataclass(frozen=True)
+class CockcroftGault:
+    """Cockcroft-Gault parameters, in years, kg, cm, kg/m2 and mL/min."""
+
+    adults_from: Threshold
+    age_from_years: float
+    ml_min_per_unit: float
+    female_factor: float
+    ideal_base_kg: Mapping[str, float]
+    ideal_kg_per_inch: float
+    ideal_from_height_cm: float
+    cm_per_inch: float
+    adjusted_fraction: float
+    underweight_below_bmi: float
+    overweight_from_bmi: float
+    result_decimals: int
+    cite: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    """A decision step: the first one whose condition holds sets the status."""
+
+    id: str
+    when: Condition
+    status: Status
+    finding: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Detail:
+    """An extra line of a finding, shown when its own condition holds (or always)."""
+
+    text: str
+    when: Condition | None
+
+
+@dataclass(frozen=True)
+class FindingRule:
+    """A finding: reported whenever its condition is true."""
+
+    id: str
+    severity: Severity
+    when: Condition
+    message: str
+    details: tuple[Detail, ...]
+    cite: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RiskFactor:
+    """A named risk factor for magnesium deficiency."""
+
+    id: str
+    label: str
+    when: Condition
+    cite: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Dose:
+    """A daily dose of a salt, in elemental mmol, elemental mg and salt mg."""
+
+    elemental_mmol: float
+    elemental_mg: float
+    product_mg: float
+
+
+@dataclass(frozen=True)
+class RegimenRules:
+    """The regimen, with every dose already converted through pint."""
+
+    product_id: str
+    product_label: str
+    doses: Mapping[str, Dose]
+    step_up_finding: str
+    maximum: Dose
+    caution_ceiling: str
+    caution_note: str
+    timing: str
+    alternative_finding: str
+    alternative_label: str
+    alternative_low: Dose
+    alternative_high: Dose
+    alternative_note: str
+    side_effects: tuple[str, ...]
+    side_effects_advice: str
+    cite_doses: Mapping[str, tuple[str, ...]]
+    cite_maximum: tuple[str, ...]
+    cite_caution: tuple[str, ...]
+    cite_timing: tuple[str, ...]
+    cite_alternative: tuple[str, ...]
+    cite_side_effects: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A reason to monitor more often, shown when its condition holds."""
+
+    label: str
+    when: Condition
+
+
+@dataclass(frozen=True)
+class MonitoringRules:
+    """The monitoring plan printed with every supplement* status."""
+
+    schedule: tuple[tuple[str, tuple[str, ...]], ...]
+    more_often_text: str
+    reasons: tuple[Reason, ...]
+    more_often_cite: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A verified bibliography entry."""
+
+    id: str
+    citation: str
+    doi: str | None
+    pmid: str | None
+    pmcid: str | None
+    url: str | None
+    caveat: str | None
+    supports: str
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Everything the engine needs, validated; ``sha256`` identifies the exact files."""
+
+    version: str
+    sha256: str
+    source: str
+    quantities: Mapping[str, QuantityRule]
+    vocabulary: Vocabulary
+    thresholds: Mapping[str, Threshold]
+    cockcroft_gault: CockcroftGault
+    predicates: Mapping[str, Condition]
+    steps: tuple[Step, ...]
+    findings: Mapping[str, FindingRule]
+    risk_factors: tuple[RiskFactor, ...]
+    regimen: RegimenRules
+    monitoring: MonitoringRules
+    references: Mapping[str, Reference]

@@ -1,0 +1,199 @@
+"""Read one YAML file safely into plain data plus the line of every value.
+
+ruamel.yaml only *composes* the document here (builds nodes with positions); nothing is ever
+constructed from a tag, so ``!!python/object`` and friends cannot run code. Our walker then turns
+the nodes into dicts, lists and scalars and records, for every path into the data, the line it
+came from, so that a later validation error can say ``decision.yaml:42``.
+
+It refuses what a rule file never needs and an attacker might use: aliases (billion-laughs bombs),
+non-standard tags, duplicate keys, non-string keys, multiple documents, nesting deeper than
+MAX_DEPTH, and files larger than MAX_BYTES.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._errors import RulesError, RulesErrors
+
+__all__ = ["Located", "Path_", "read_yaml"]
+
+Path_ = tuple[str | int, ...]
+MAX_BYTES = 2_000_000
+MAX_DEPTH = 40
+
+_STANDARD = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {"str", "int", "float", "bool", "null"}
+
+
+@dataclass(frozen=True)
+class Located:
+    """A YAML document as plain data, with the 1-based line of each path in it."""
+
+    path: Path
+    data: Any
+    lines: Mapping[Path_, int] = field(default_factory=dict)
+
+    def line_of(self, where: Path_) -> int | None:
+        """The line of ``where`` or of its nearest ancestor that has one."""
+        probe = tuple(where)
+        while True:
+            if probe in self.lines:
+                return self.lines[probe]
+            if not probe:
+                return None
+            probe = probe[:-1]
+
+    def error(self, where: Path_, message: str) -> RulesError:
+        """A RulesError for this file at the line of ``where``."""
+        return RulesError(self.path, self.line_of(where), message)
+
+
+def read_yaml(path: Path, *, display: Path | str | None = None) -> Located:
+    """Compose ``path`` safely and return its data with line numbers, or raise RulesErrors."""
+    shown = Path(display) if display is not None else path
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RulesErrors([RulesError(shown, None, f"cannot read file: {exc.strerror}")]) from None
+    if len(raw) > MAX_BYTES:
+        raise RulesErrors(
+            [RulesError(shown, None, f"file is {len(raw):,} bytes; a rule file may be at most "
+                                     f"{MAX_BYTES:,} bytes")]
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RulesErrors(
+            [RulesError(shown, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})")]
+        ) from None
+    node = _compose(text, shown)
+    walker = _Walker(shown)
+    data = walker.build(node, (), 0) if node is not None else None
+    if walker.errors:
+        raise RulesErrors(walker.errors)
+    return Located(shown, data, walker.lines)
+
+
+def _compose(text: str, shown: Path) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        nodes = list(yaml.compose_all(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise RulesErrors([RulesError(shown, line, f"invalid YAML: {problem}")]) from None
+    except (YAMLError, RecursionError, ValueError) as exc:
+        raise RulesErrors([RulesError(shown, None, f"invalid YAML: {exc}")]) from None
+    if len(nodes) > 1:
+        line = nodes[1].start_mark.line + 1
+        raise RulesErrors([RulesError(shown, line, "a rule file holds exactly one YAML document")])
+    return nodes[0] if nodes else None
+
+
+class _Walker:
+    def __init__(self, shown: Path) -> None:
+        self.shown = shown
+        self.lines: dict[Path_, int] = {}
+        self.errors: list[RulesError] = []
+        self.seen: set[int] = set()
+
+    def fail(self, node: Any, message: str) -> None:
+        self.errors.append(RulesError(self.shown, node.start_mark.line + 1, message))
+
+    def build(self, node: Any, where: Path_, depth: int) -> Any:
+        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+        self.lines.setdefault(where, node.start_mark.line + 1)
+        if id(node) in self.seen:
+            # A node met twice is an alias: report where it is used, not where it was anchored.
+            self.errors.append(RulesError(
+                self.shown, self.lines[where],
+                "YAML aliases (*name) are not allowed in rule files; write the value out"))
+            return None
+        self.seen.add(id(node))
+        if depth > MAX_DEPTH:
+            self.fail(node, f"nested deeper than {MAX_DEPTH} levels")
+            return None
+        tag = node.tag or ""
+        if isinstance(node, ScalarNode):
+            return self.scalar(node, tag)
+        if not tag.startswith(_STANDARD) or tag[len(_STANDARD):] not in {"map", "seq"}:
+            self.fail(node, f"tag {tag!r} is not allowed in rule files")
+            return None
+        if isinstance(node, SequenceNode):
+            return [self.build(item, (*where, i), depth + 1) for i, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            return self.mapping(node, where, depth)
+        self.fail(node, "unsupported YAML node")
+        return None
+
+    def mapping(self, node: Any, where: Path_, depth: int) -> dict[str, Any]:
+        from ruamel.yaml.nodes import ScalarNode
+
+        out: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode) or key_node.tag != _STANDARD + "str":
+                self.fail(key_node, "keys must be plain strings")
+                continue
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key == "<<":
+                self.fail(key_node, "merge keys (<<) are not allowed in rule files")
+                continue
+            if key in out:
+                self.fail(key_node, f"duplicate key {key!r} (first defined on line "
+                                    f"{first_line[key]})")
+                continue
+            first_line[key] = line
+            self.lines[(*where, key)] = line
+            out[key] = self.build(value_node, (*where, key), depth + 1)
+            self.lines[(*where, key)] = line
+        return out
+
+    def scalar(self, node: Any, tag: str) -> Any:
+        kind = tag[len(_STANDARD):] if tag.startswith(_STANDARD) else ""
+        if kind not in _SCALAR_TAGS:
+            self.fail(node, f"tag {tag!r} is not allowed in rule files")
+            return None
+        text = str(node.value)
+        try:
+            return _SCALAR_READERS[kind](text)
+        except ValueError as exc:
+            self.fail(node, f"cannot read {text!r} as {kind}: {exc}")
+            return None
+
+
+def _read_int(text: str) -> int:
+    digits = text.replace("_", "")
+    body = digits.lstrip("+-")
+    if body[:2].lower() in {"0x", "0o", "0b"}:
+        return int(digits, 0)
+    return int(digits, 10)
+
+
+def _read_float(text: str) -> float:
+    value = float(text.replace("_", "").replace(".inf", "inf").replace(".Inf", "inf")
+                  .replace(".INF", "inf").replace(".nan", "nan").replace(".NaN", "nan")
+                  .replace(".NAN", "nan"))
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("infinite and NaN numbers are not allowed in rules")
+    return value
+
+
+_SCALAR_READERS: dict[str, Any] = {
+    "str": str,
+    "int": _read_int,
+    "float": _read_float,
+    "bool": lambda text: text.lower() == "true",
+    "null": lambda text: None,
+}
