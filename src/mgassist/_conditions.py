@@ -295,7 +295,7 @@ class ConditionParser:
                 if isinstance(resolved, str):
                     self.fail(here, resolved)
                     return None
-                return Compare(fact, op, resolved)  # type: ignore[arg-type]
+                return Compare(fact, op, resolved)
             self.fail(here, f"{fact}: unknown test {op!r}; use one of "
                             f"{', '.join((*_OPS, 'known'))}")
             return None

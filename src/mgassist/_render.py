@@ -54,7 +54,7 @@ def render_report(
     numbers = {rid: ref.number for rid, ref in assessment.references.items()}
     for block in (_decision(assessment), _findings(assessment, numbers),
                   _regimen(assessment.regimen, numbers),
-                  _monitoring(assessment, numbers), _inputs(assessment, rules),
+                  _monitoring(assessment, numbers), _inputs(assessment, rules, numbers),
                   _references(assessment), _footer(assessment)):
         if block is not None:
             console.print(block)
@@ -103,8 +103,9 @@ def _regimen(regimen: Regimen | None, numbers: dict[str, int]) -> Any:
 
     if regimen is None:
         return None
-    table = Table(title=f"Regimen ({regimen.dose_basis.value}) {_cites(regimen.citations, numbers)}",
-                  title_justify="left", show_header=False, expand=True, title_style="bold")
+    title = f"Regimen ({regimen.dose_basis.value}) {_cites(regimen.citations, numbers)}"
+    table = Table(title=title, title_justify="left", show_header=False, expand=True,
+                  title_style="bold")
     table.add_column("What", no_wrap=True, style="bold")
     table.add_column("Amount", ratio=1)
     table.add_row("Product", regimen.product)
@@ -118,8 +119,9 @@ def _regimen(regimen: Regimen | None, numbers: dict[str, int]) -> Any:
         table.add_row("Elemental magnesium",
                       f"{regimen.elemental_mmol_per_day:g} mmol/day = "
                       f"{regimen.elemental_mg_per_day:g} mg/day")
-        table.add_row("As the salt", f"{regimen.product} about "
-                      f"{regimen.product_mg_per_day:.0f} mg/day ({regimen.product_mg_per_day:g} mg)")
+        product_mg = regimen.product_mg_per_day or 0.0
+        table.add_row("As the salt", f"{regimen.product} about {product_mg:.0f} mg/day "
+                                     f"({product_mg:g} mg)")
         table.add_row("Never above", f"{regimen.product} {regimen.max_product_mg_per_day:.0f} "
                       f"mg/day (elemental {regimen.max_elemental_mmol_per_day:g} mmol = "
                       f"{regimen.max_elemental_mg_per_day:g} mg)")
@@ -153,11 +155,12 @@ def _monitoring(assessment: Assessment, numbers: dict[str, int]) -> Any:
         for reason in plan.more_often_because:
             text.append(f"    * {reason}\n")
     else:
-        text.append("  No reason to monitor more often was identified from the inputs.\n")
+        text.append("  No reason to monitor more often was identified from the inputs.")
+    text.rstrip()
     return text
 
 
-def _inputs(assessment: Assessment, rules: RuleSet) -> Any:
+def _inputs(assessment: Assessment, rules: RuleSet, numbers: dict[str, int]) -> Any:
     from rich.table import Table
 
     derived = assessment.derived
@@ -165,33 +168,44 @@ def _inputs(assessment: Assessment, rules: RuleSet) -> Any:
     table.add_column("Field", no_wrap=True)
     table.add_column("As entered")
     table.add_column("As used", ratio=1)
-    used = {"mg": (derived.mg_mmol_l, "mmol/L"), "k": (derived.k_mmol_l, "mmol/L"),
-            "ca": (derived.ca_mmol_l, "mmol/L"),
-            "creatinine": (derived.creatinine_mg_dl, "mg/dL"),
-            "age": (derived.age_years, "years"), "weight": (derived.weight_kg, "kg"),
-            "height": (derived.height_cm, "cm"),
-            "current_dose": (derived.current_dose_mmol_per_day, "mmol/day elemental")}
+    used = {"mg": derived.mg_mmol_l, "k": derived.k_mmol_l, "ca": derived.ca_mmol_l,
+            "creatinine": derived.creatinine_mg_dl, "age": derived.age_years,
+            "weight": derived.weight_kg, "height": derived.height_cm,
+            "current_dose": derived.current_dose_mmol_per_day}
     for name, value in assessment.inputs.items():
-        label = rules.quantities[name].label if name in rules.quantities else name
-        shown = value if not isinstance(value, list) else ", ".join(map(str, value))
         if name == "crcl":
             continue
-        number, unit = used.get(name, (None, ""))
-        table.add_row(label, str(shown), f"{number:g} {unit}" if number is not None else "")
+        rule = rules.quantities.get(name)
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        number = used.get(name)
+        as_used = ""
+        if rule is not None and number is not None:
+            canonical = rule.table.canonical
+            # One decimal more than labs print, so a converted value shows which side it is on.
+            decimals = rule.table.decimals.get(canonical, 1) + 1
+            as_used = f"{number:.{decimals}f} {rule.shown_as or canonical}"
+        table.add_row(rule.label if rule else name, shown, as_used)
     if derived.crcl_ml_min is not None:
-        how = "reported" if derived.crcl_method and derived.crcl_method.value == "reported" \
-            else "Cockcroft-Gault"
+        reported = derived.crcl_method is not None and derived.crcl_method.value == "reported"
+        how = "reported" if reported else "Cockcroft-Gault" + _cg_basis(assessment, numbers, rules.cockcroft_gault.cite)
         table.add_row("creatinine clearance", str(assessment.inputs.get("crcl", "-")),
                       f"{derived.crcl_ml_min:g} mL/min ({how})")
-    if derived.crcl_cockcroft_gault_ml_min is not None:
-        table.add_row("Cockcroft-Gault", "-",
-                      f"{derived.crcl_cockcroft_gault_ml_min:g} mL/min with {derived.crcl_weight_basis}"
-                      f" weight {derived.crcl_weight_kg:g} kg"
-                      + (f" (BMI {derived.bmi:g}, ideal {derived.ideal_body_weight_kg:g} kg)"
-                         if derived.bmi is not None else ""))
+        if reported and derived.crcl_cockcroft_gault_ml_min is not None:
+            table.add_row("Cockcroft-Gault", "-",
+                          f"{derived.crcl_cockcroft_gault_ml_min:g} mL/min, for comparison"
+                          + _cg_basis(assessment, numbers, rules.cockcroft_gault.cite))
     for note in derived.notes:
         table.add_row("note", "", note)
     return table
+
+
+def _cg_basis(assessment: Assessment, numbers: dict[str, int], cite: tuple[str, ...]) -> str:
+    derived = assessment.derived
+    basis = derived.crcl_weight_basis.value if derived.crcl_weight_basis else "actual"
+    text = f": {basis} weight {derived.crcl_weight_kg:g} kg"
+    if derived.bmi is not None and derived.ideal_body_weight_kg is not None:
+        text += f", BMI {derived.bmi:g}, ideal {derived.ideal_body_weight_kg:g} kg"
+    return text + (" " + _cites(list(cite), numbers) if cite else "")
 
 
 def _references(assessment: Assessment) -> Any:

@@ -43,7 +43,7 @@ def registry() -> Any:
     """The application's single pint registry (built on first use, then shared)."""
     import pint
 
-    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
+    ureg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
     # Equivalents get a dimension of their own, so that mEq -> mmol must go through a valence.
     ureg.define("equivalent = [charge_equivalent] = Eq = eq")
     return ureg

@@ -1,0 +1,60 @@
+"""Shared fixtures: the bundled rules (loaded once), and helpers to assess through the
+engine directly or through the CLI with --json."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from mgassist import Assessment, RuleSet, evaluate, load_rules, parse_patient
+from mgassist._cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def rules() -> RuleSet:
+    """The bundled rule set."""
+    return load_rules()
+
+
+@pytest.fixture(scope="session")
+def assess(rules: RuleSet) -> Callable[..., Assessment]:
+    """Assess a patient given as keyword fields, through the pure core."""
+    def run(**raw: Any) -> Assessment:
+        return evaluate(parse_patient(raw, rules), rules)
+    return run
+
+
+@pytest.fixture(scope="session")
+def cli() -> Callable[..., Any]:
+    """Run ``mgassist ARGS...``; returns the click Result (exit_code, stdout, stderr)."""
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(app, list(args), catch_exceptions=False)
+    return run
+
+
+@pytest.fixture(scope="session")
+def cli_json(cli: Callable[..., Any]) -> Callable[..., dict[str, Any]]:
+    """Run ``mgassist assess ARGS... --json``, assert exit 0, return the parsed JSON."""
+    def run(*args: str) -> dict[str, Any]:
+        result = cli("assess", *args, "--json")
+        assert result.exit_code == 0, result.stderr
+        data: dict[str, Any] = json.loads(result.stdout)
+        return data
+    return run
+
+
+def finding_ids(assessment: Assessment | dict[str, Any]) -> set[str]:
+    """The ids of the findings of an assessment (model or JSON)."""
+    if isinstance(assessment, dict):
+        return {f["id"] for f in assessment["findings"]}
+    return {f.id for f in assessment.findings}
