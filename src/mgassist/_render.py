@@ -185,21 +185,24 @@ def _inputs(assessment: Assessment, rules: RuleSet, numbers: dict[str, int]) -> 
             decimals = rule.table.decimals.get(canonical, 1) + 1
             as_used = f"{number:.{decimals}f} {rule.shown_as or canonical}"
         table.add_row(rule.label if rule else name, shown, as_used)
+    cg_cite = rules.cockcroft_gault.cite
     if derived.crcl_ml_min is not None:
         reported = derived.crcl_method is not None and derived.crcl_method.value == "reported"
-        how = "reported" if reported else "Cockcroft-Gault" + _cg_basis(assessment, numbers, rules.cockcroft_gault.cite)
+        how = "reported" if reported else "Cockcroft-Gault" + _cg_basis(assessment, numbers,
+                                                                          cg_cite)
         table.add_row("creatinine clearance", str(assessment.inputs.get("crcl", "-")),
                       f"{derived.crcl_ml_min:g} mL/min ({how})")
         if reported and derived.crcl_cockcroft_gault_ml_min is not None:
             table.add_row("Cockcroft-Gault", "-",
                           f"{derived.crcl_cockcroft_gault_ml_min:g} mL/min, for comparison"
-                          + _cg_basis(assessment, numbers, rules.cockcroft_gault.cite))
+                          + _cg_basis(assessment, numbers, cg_cite))
     for note in derived.notes:
         table.add_row("note", "", note)
     return table
 
 
-def _cg_basis(assessment: Assessment, numbers: dict[str, int], cite: tuple[str, ...]) -> str:
+def _cg_basis(assessment: Assessment, numbers: dict[str, int],
+              cite: tuple[str, ...]) -> str:
     derived = assessment.derived
     basis = derived.crcl_weight_basis.value if derived.crcl_weight_basis else "actual"
     text = f": {basis} weight {derived.crcl_weight_kg:g} kg"
