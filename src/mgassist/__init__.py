@@ -21,9 +21,8 @@ from ._rules_loader import load_rules
 from ._ruleset import RuleSet
 
 __all__ = [
-    "DISCLAIMER",
-    "SCHEMA_VERSION",
     "Assessment",
+    "DISCLAIMER",
     "Finding",
     "InputError",
     "InputErrors",
@@ -33,6 +32,7 @@ __all__ = [
     "RuleSet",
     "RulesError",
     "RulesErrors",
+    "SCHEMA_VERSION",
     "Severity",
     "Status",
     "evaluate",

@@ -46,29 +46,30 @@ RulesOption = Annotated[Path | None, typer.Option(
     show_default=False)]
 
 
-def _opt(name: str, *, example: str = "") -> Any:
+def _opt(name: str) -> Any:
     spec = next(f for f in FIELDS if f.name == name)
-    text = spec.help + (f", e.g. {example!r}" if example else "")
-    return typer.Option(spec.flag, help=text, show_default=False)
+    hint = " (see `mgassist units`)" if spec.kind in ("quantity", "number") else ""
+    hint = " (see `mgassist vocab`)" if spec.vocabulary else hint
+    return typer.Option(spec.flag, help=spec.help + hint, show_default=False)
 
 
 @app.command(epilog=EXIT_HELP)
 def assess(
-    mg: Annotated[str | None, _opt("mg", example="0.62 mmol/L")] = None,
-    k: Annotated[str | None, _opt("k", example="3.4 mmol/L")] = None,
-    ca: Annotated[str | None, _opt("ca", example="2.30 mmol/L")] = None,
-    creatinine: Annotated[str | None, _opt("creatinine", example="1.1 mg/dL")] = None,
-    crcl: Annotated[str | None, _opt("crcl", example="55 mL/min")] = None,
-    age: Annotated[str | None, _opt("age", example="67")] = None,
+    mg: Annotated[str | None, _opt("mg")] = None,
+    k: Annotated[str | None, _opt("k")] = None,
+    ca: Annotated[str | None, _opt("ca")] = None,
+    creatinine: Annotated[str | None, _opt("creatinine")] = None,
+    crcl: Annotated[str | None, _opt("crcl")] = None,
+    age: Annotated[str | None, _opt("age")] = None,
     sex: Annotated[str | None, _opt("sex")] = None,
-    weight: Annotated[str | None, _opt("weight", example="70 kg")] = None,
-    height: Annotated[str | None, _opt("height", example="170 cm")] = None,
-    med: Annotated[list[str] | None, _opt("meds", example="furosemide")] = None,
+    weight: Annotated[str | None, _opt("weight")] = None,
+    height: Annotated[str | None, _opt("height")] = None,
+    med: Annotated[list[str] | None, _opt("meds")] = None,
     condition: Annotated[list[str] | None, _opt("conditions")] = None,
     symptom: Annotated[list[str] | None, _opt("symptoms")] = None,
     indication: Annotated[str | None, _opt("indication")] = None,
-    current_dose: Annotated[str | None, _opt("current_dose", example="12 mmol/day")] = None,
-    days_on_dose: Annotated[str | None, _opt("days_on_dose", example="14")] = None,
+    current_dose: Annotated[str | None, _opt("current_dose")] = None,
+    days_on_dose: Annotated[str | None, _opt("days_on_dose")] = None,
     crcl_weight: Annotated[str | None, _opt("crcl_weight")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the assessment as JSON")] = False,
     rules: RulesOption = None,
@@ -121,6 +122,24 @@ def vocab(
             others = sorted(k for k, v in lookup.items() if v == item and k != item)
             extra = f"  (also: {', '.join(others)})" if others else ""
             typer.echo(f"  {item:28} {label}{extra}")
+
+
+@app.command()
+def units(rules: RulesOption = None) -> None:
+    """List each quantity with its accepted units, an example and its plausible range.
+
+    Example: mgassist units
+    """
+    loaded = _load(rules, as_json=False)
+    for spec in FIELDS:
+        rule = loaded.quantities.get(spec.name)
+        if rule is None:
+            continue
+        accepted = ", ".join(rule.table.units)
+        if rule.table.plain_number:
+            accepted = f"a plain number ({rule.shown_as or rule.table.canonical})"
+        typer.echo(f"{spec.flag:16} {rule.label}: {accepted}; e.g. {rule.example!r}; "
+                   f"plausible {rule.minimum_text} to {rule.maximum_text}")
 
 
 @rules_app.command("validate")

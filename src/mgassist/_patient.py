@@ -70,6 +70,7 @@ class Patient(BaseModel):
 
 _ENUMS: dict[str, Any] = {"meds": MedClass, "conditions": Condition, "symptoms": Symptom,
                           "indications": Indication}
+_SHOWN_CHARS = 64
 _ALIASES = {"female": "female", "f": "female", "woman": "female", "male": "male", "m": "male",
             "man": "male"}
 
@@ -237,8 +238,9 @@ def _blank(value: Any) -> bool:
 
 
 def _show(value: Any) -> str:
+    """The offending value for a message, shortened: errors echo one field, never a record."""
     text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
 
 def _jsonable(inputs: Mapping[str, Any]) -> dict[str, Any]:
