@@ -23,7 +23,13 @@ from conftest import SHARED, finding_ids
 
 from mgassist import Assessment, InputErrors, RuleSet, parse_patient
 
-TOL = 0.06  # one-decimal output rounding (0.05) plus float slack
+TOL = 0.06  # float slack for values printed unrounded (ideal body weight)
+
+
+def truncated(exact: float) -> Callable[[float], bool]:
+    """CrCl and BMI are printed truncated to one decimal (never rounded up, so a value just
+    below a limit stays below it): the shown value is within 0.1 below the exact one."""
+    return lambda shown: exact - 0.1 - 1e-9 < shown <= exact + 1e-9
 
 LOW_MG = "0.6 mmol/L"  # below the LLN 0.70 and above the severe limit 0.50
 
@@ -38,13 +44,13 @@ def _check(
 ) -> None:
     d = a.derived
     assert d.crcl_method == "cockcroft-gault"
-    assert d.crcl_ml_min == pytest.approx(crcl, abs=TOL)
-    assert d.crcl_cockcroft_gault_ml_min == pytest.approx(crcl, abs=TOL)
+    assert truncated(crcl)(d.crcl_ml_min), (d.crcl_ml_min, crcl)
+    assert truncated(crcl)(d.crcl_cockcroft_gault_ml_min), (d.crcl_cockcroft_gault_ml_min, crcl)
     assert d.crcl_weight_basis == basis
     if bmi is None:
         assert d.bmi is None
     else:
-        assert d.bmi == pytest.approx(bmi, abs=TOL)
+        assert truncated(bmi)(d.bmi), (d.bmi, bmi)
     if ibw is None:
         assert d.ideal_body_weight_kg is None
     else:
@@ -214,6 +220,32 @@ def test_derived_crcl_drives_the_decision(assess: Callable[..., Assessment]) -> 
     assert b.regimen is None
 
 
+@pytest.mark.parametrize(
+    ("weight", "crcl", "status", "finding"),
+    [
+        # male, 40 y, creatinine 5.0 mg/dL, no height: CrCl = 100 x W / 360 = W / 3.6
+        ("71.856 kg", 19.96, "contraindicated", "renal-contraindication"),  # 71.856 / 3.6
+        ("107.856 kg", 29.96, "supplement-with-caution", "renal-caution-severe"),  # / 3.6
+        ("215.856 kg", 59.96, "supplement-with-caution", "renal-dose-reduction"),  # / 3.6
+    ],
+)
+def test_derived_crcl_just_below_a_limit_is_below_it(
+        assess: Callable[..., Assessment], weight: str, crcl: float, status: str,
+        finding: str) -> None:
+    # The spec compares the Cockcroft-Gault CrCl itself with 20 / 30 / 60 mL/min; 19.96 is
+    # below 20 (the boundary rule is about values printed on a lab report, and a reported
+    # "19.96 mL/min" is contraindicated too). Rounding for display must not move the decision.
+    a = assess(mg=LOW_MG, creatinine="5.0 mg/dL", age=40, sex="male", weight=weight)
+    assert a.derived.crcl_method == "cockcroft-gault"
+    assert truncated(crcl)(a.derived.crcl_cockcroft_gault_ml_min)
+    assert a.status == status
+    assert finding in finding_ids(a)
+    if status == "contraindicated":
+        assert a.regimen is None
+    reported = assess(mg=LOW_MG, crcl=f"{crcl} mL/min")
+    assert reported.status == status
+
+
 def test_cli_reports_cockcroft_gault(cli_json: Callable[..., dict[str, Any]]) -> None:
     # same as the overweight male: 170 cm, 100 kg, 60 y, 1.2 mg/dL -> adjusted, 73.67 mL/min
     data = cli_json("--mg", LOW_MG, "--creatinine", "1.2 mg/dL", "--age", "60", "--sex", "male",
@@ -221,8 +253,8 @@ def test_cli_reports_cockcroft_gault(cli_json: Callable[..., dict[str, Any]]) ->
     derived = data["derived"]
     assert derived["crcl_method"] == "cockcroft-gault"
     assert derived["crcl_weight_basis"] == "adjusted"
-    assert derived["crcl_ml_min"] == pytest.approx(73.67, abs=TOL)
-    assert derived["bmi"] == pytest.approx(34.60, abs=TOL)
+    assert truncated(73.67)(derived["crcl_ml_min"]), (derived["crcl_ml_min"], 73.67)
+    assert truncated(34.60)(derived["bmi"]), (derived["bmi"], 34.60)
 
 
 # --------------------------------------------------------------------------------------------
@@ -284,7 +316,7 @@ def test_reported_crcl_wins_and_cg_still_computed(assess: Callable[..., Assessme
     a = assess(mg=LOW_MG, crcl="40 mL/min", **_CG_INPUTS)
     assert a.derived.crcl_method == "reported"
     assert a.derived.crcl_ml_min == pytest.approx(40.0)
-    assert a.derived.crcl_cockcroft_gault_ml_min == pytest.approx(77.78, abs=TOL)
+    assert truncated(77.78)(a.derived.crcl_cockcroft_gault_ml_min)
     # the decision uses the reported 40 (30-60 band), not CG's 77.8 (which would be supplement)
     assert a.status == "supplement-with-caution"
     assert "renal-dose-reduction" in finding_ids(a)
@@ -306,7 +338,7 @@ def test_no_discrepancy_when_close(assess: Callable[..., Assessment]) -> None:
     a = assess(mg=LOW_MG, crcl="70 mL/min", **_CG_INPUTS)
     assert a.derived.crcl_method == "reported"
     assert a.derived.crcl_ml_min == pytest.approx(70.0)
-    assert a.derived.crcl_cockcroft_gault_ml_min == pytest.approx(77.78, abs=TOL)
+    assert truncated(77.78)(a.derived.crcl_cockcroft_gault_ml_min)
     assert a.status == "supplement"
     assert "crcl-discrepancy" not in finding_ids(a)
 

@@ -9,12 +9,13 @@ actual, or adjusted weight; actual weight without a height).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ._contract import Sex, WeightBasis
 from ._ruleset import CockcroftGault
 
-__all__ = ["CrclEstimate", "cockcroft_gault", "ideal_body_weight"]
+__all__ = ["CrclEstimate", "cockcroft_gault", "ideal_body_weight", "round_down"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def cockcroft_gault(
     bmi: float | None = None
     if height_cm is not None:
         ideal = ideal_body_weight(sex=sex, height_cm=height_cm, params=params)
-        bmi = weight_kg / (height_cm / 100) ** 2
+        # The band is chosen on the BMI as printed (one decimal, truncated), like CrCl itself.
+        bmi = round_down(weight_kg / (height_cm / 100) ** 2, 1)
         if height_cm < params.ideal_from_height_cm:
             notes.append("height is below the Devine formula's base height: ideal body weight "
                          "is the base value for sex")
@@ -68,8 +70,19 @@ def cockcroft_gault(
     raw = (params.age_from_years - age_years) * used * params.ml_min_per_unit / creatinine_mg_dl
     if sex is Sex.FEMALE:
         raw *= params.female_factor
-    return CrclEstimate(round(raw, params.result_decimals), chosen, used, ideal, bmi,
+    return CrclEstimate(round_down(raw, params.result_decimals), chosen, used, ideal, bmi,
                         tuple(notes))
+
+
+def round_down(value: float, decimals: int) -> float:
+    """Truncate a positive value to ``decimals`` places.
+
+    Rounding half-up would print 19.96 mL/min as 20.0 and move it out of the < 20 band;
+    truncating keeps the printed value on the same side of every limit that is a multiple of
+    the last printed place, so what is shown and what is decided always agree. (The tiny
+    epsilon absorbs float error such as 19.999999999999996 for an exact 20.)"""
+    scale = 10**decimals
+    return math.floor(value * scale + 1e-9) / scale
 
 
 def _choose_basis(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from ._assessment import (
     Assessment,
@@ -204,9 +205,13 @@ def _fact(value: Measured, rules: RuleSet, name: str) -> NumberFact:
     rule = rules.quantities[name]
     table = rule.table
     shown = f"{value.number} {rule.shown_as}" if rule.shown_as else value.entered
+    decimals = table.decimals[table.canonical]
     if value.unit != table.canonical:
-        decimals = table.decimals.get(table.canonical, 2)
         shown += f" ({value.canonical:.{decimals}f} {table.canonical})"
+    if rule.compare_in_canonical:
+        as_printed = Decimal(repr(value.canonical)).quantize(Decimal(1).scaleb(-decimals),
+                                                             rounding=ROUND_HALF_UP)
+        return NumberFact(value.canonical, shown, table.canonical, as_printed)
     return NumberFact(value.canonical, shown, value.unit, value.number)
 
 

@@ -253,7 +253,8 @@ class _Compiler:
             if not low <= high:
                 self.fail("quantities", (qid, "plausible"), f"{qid}: min is above max")
             out[qid] = QuantityRule(qid, spec.label, table, low, high, spec.plausible.min,
-                                    spec.plausible.max, spec.example, spec.shown_as)
+                                    spec.plausible.max, spec.example, spec.shown_as,
+                                    spec.compare_in == "canonical")
         return out
 
     @staticmethod

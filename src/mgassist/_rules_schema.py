@@ -8,7 +8,7 @@ condition parser reads them with their paths so errors keep their line numbers.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
@@ -42,6 +42,7 @@ class QuantitySpec(_Spec):
     spellings: dict[Text, Text] = {}
     plain_number: bool = False
     shown_as: Text | None = None
+    compare_in: Literal["entered", "canonical"] = "entered"
     plausible: RangeSpec
     example: Text
 

@@ -44,6 +44,7 @@ class QuantityRule:
     maximum_text: str
     example: str
     shown_as: str | None = None
+    compare_in_canonical: bool = False
 
 
 @dataclass(frozen=True)
