@@ -81,7 +81,7 @@ def round_down(value: float, decimals: int) -> float:
     truncating keeps the printed value on the same side of every limit that is a multiple of
     the last printed place, so what is shown and what is decided always agree. (The tiny
     epsilon absorbs float error such as 19.999999999999996 for an exact 20.)"""
-    scale = 10**decimals
+    scale = 10.0**decimals
     return math.floor(value * scale + 1e-9) / scale
 
 
