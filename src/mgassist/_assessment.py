@@ -68,6 +68,7 @@ class Regimen(_Out):
     max_product_mg_per_day: float
     max_elemental_mmol_per_day: float
     max_elemental_mg_per_day: float
+    max_basis: str | None = None
     note: str | None = None
     alternative: Alternative | None = None
     side_effects: list[str]
@@ -82,6 +83,7 @@ class Monitoring(_Out):
     more_often_because: list[str]
     more_often_text: str
     citations: list[str]
+    basis_notes: list[str] = []
 
 
 class Derived(_Out):

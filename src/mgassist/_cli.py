@@ -194,7 +194,21 @@ def _input_failure(errors: tuple[InputError, ...] | list[InputError], *, as_json
 def main() -> None:
     """Console entry point: run the app; never let a traceback reach the user."""
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # usage errors: unknown option, missing value...
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            sys.stderr.write(f"error: {exc.format_message()}\n")
+        if "--json" in sys.argv[1:]:
+            field = getattr(getattr(exc, "param", None), "name", None) or "arguments"
+            sys.stdout.write(json.dumps({"error": {"field": field,
+                                                   "message": exc.format_message()}}) + "\n")
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
     except SystemExit:
         raise
     except KeyboardInterrupt:
@@ -206,3 +220,4 @@ def main() -> None:
         sys.stderr.write(f"mgassist: internal error ({type(exc).__name__}); please report it. "
                          "Set MGASSIST_DEBUG=1 to see details.\n")
         raise SystemExit(3) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

@@ -84,6 +84,10 @@ def evaluate_patient(patient: Patient, rules: RuleSet) -> Assessment:
         findings.append(Finding(id=rule.id, severity=rule.severity,
                                 message=texts.render(rule.message, []),
                                 citations=list(rule.cite)))
+    if step is not None and step.severity is not None:
+        # A step may escalate its finding: "Mg unknown" is a warning, but critical when urgent.
+        findings = [f.model_copy(update={"severity": step.severity}) if f.id == step.finding
+                    else f for f in findings]
     findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
     fired = {f.id for f in findings}
 
@@ -135,13 +139,15 @@ def _findings(rules: RuleSet, facts: Facts, texts: _Texts) -> list[Finding]:
         if evaluate(rule.when, facts, matched) is not True:
             continue
         details = []
+        cites = list(rule.cite)
         for detail in rule.details:
             detail_matched: list[str] = []
             if detail.when is None or evaluate(detail.when, facts, detail_matched) is True:
                 details.append(texts.render(detail.text, detail_matched))
+                cites += [c for c in detail.cite if c not in cites]
         out.append(Finding(id=rule.id, severity=rule.severity,
                            message=texts.render(rule.message, matched), details=details,
-                           citations=list(rule.cite)))
+                           citations=cites))
     return out
 
 
@@ -155,7 +161,8 @@ def _monitoring(rules: RuleSet, facts: Facts) -> Monitoring:
     cites = [c for _, item_cites in plan.schedule for c in item_cites]
     return Monitoring(schedule=[text for text, _ in plan.schedule], more_often_because=because,
                       more_often_text=plan.more_often_text,
-                      citations=list(dict.fromkeys([*cites, *plan.more_often_cite])))
+                      citations=list(dict.fromkeys([*cites, *plan.more_often_cite])),
+                      basis_notes=list(plan.schedule_basis))
 
 
 def _renal(patient: Patient, rules: RuleSet) -> _Renal:

@@ -88,12 +88,13 @@ def choose_regimen(
         max_product_mg_per_day=_r1(ceiling.product_mg),
         max_elemental_mmol_per_day=_r1(ceiling.elemental_mmol),
         max_elemental_mg_per_day=_r1(ceiling.elemental_mg),
+        max_basis=rules.maximum_basis,
         note=note,
         alternative=alternative,
         side_effects=list(rules.side_effects),
         side_effects_advice=rules.side_effects_advice,
-        citations=_unique([*cite, *rules.cite_timing, *rules.cite_maximum,
-                           *rules.cite_side_effects]),
+        citations=_unique([*rules.cite_product, *cite, *rules.cite_timing,
+                           *rules.cite_maximum, *rules.cite_side_effects]),
     )
 
 

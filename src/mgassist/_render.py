@@ -122,9 +122,10 @@ def _regimen(regimen: Regimen | None, numbers: dict[str, int]) -> Any:
         product_mg = regimen.product_mg_per_day or 0.0
         table.add_row("As the salt", f"{regimen.product} about {product_mg:.0f} mg/day "
                                      f"({product_mg:g} mg)")
+        basis = f" - {regimen.max_basis}" if regimen.max_basis else ""
         table.add_row("Never above", f"{regimen.product} {regimen.max_product_mg_per_day:.0f} "
                       f"mg/day (elemental {regimen.max_elemental_mmol_per_day:g} mmol = "
-                      f"{regimen.max_elemental_mg_per_day:g} mg)")
+                      f"{regimen.max_elemental_mg_per_day:g} mg){basis}")
     table.add_row("When", regimen.timing)
     alt = regimen.alternative
     if alt is not None:
@@ -155,7 +156,9 @@ def _monitoring(assessment: Assessment, numbers: dict[str, int]) -> Any:
         for reason in plan.more_often_because:
             text.append(f"    * {reason}\n")
     else:
-        text.append("  No reason to monitor more often was identified from the inputs.")
+        text.append("  No reason to monitor more often was identified from the inputs.\n")
+    for note in plan.basis_notes:
+        text.append(f"  Basis: {note}\n", style="italic")
     text.rstrip()
     return text
 

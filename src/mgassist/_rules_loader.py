@@ -404,7 +404,8 @@ class _Compiler:
                 Detail(self.text("findings", (fid, "details", i), d.text),
                        None if d.when is None else
                        self.condition("findings", (fid, "details", i, "when"), d.when,
-                                      allow_status=True))
+                                      allow_status=True),
+                       self.cites("findings", (fid, "details", i, "cite"), d.cite))
                 for i, d in enumerate(spec.details))
             message = self.text("findings", (fid, "message"), spec.message)
             cite = self.cites("findings", (fid, "cite"), spec.cite)
@@ -424,7 +425,7 @@ class _Compiler:
             when = self.condition("steps", (i, "when"), spec.when)
             reason = self.text("steps", (i, "reason"), spec.reason)
             if when is not None:
-                out.append(Step(spec.id, when, spec.status, spec.finding, reason))
+                out.append(Step(spec.id, when, spec.status, spec.finding, reason, spec.severity))
         return tuple(out)
 
     def risk_factors(self, data: list[Any]) -> tuple[RiskFactor, ...]:
@@ -493,7 +494,10 @@ class _Compiler:
             side_effects_advice=spec.side_effects.advice,
             cite_doses={n: cite("regimen", ("doses", n, "cite"), d.cite)
                         for n, d in spec.doses.items()},
+            cite_product=cite("regimen", ("salts", spec.product, "cite"),
+                              spec.salts[spec.product].cite),
             cite_maximum=cite("regimen", ("maximum", "cite"), spec.maximum.cite),
+            maximum_basis=spec.maximum.basis,
             cite_caution=cite("regimen", ("caution", "cite"), spec.caution.cite),
             cite_timing=cite("regimen", ("timing", "cite"), spec.timing.cite),
             cite_alternative=cite("regimen", ("alternative", "cite"), alt.cite),
@@ -509,7 +513,8 @@ class _Compiler:
             when = self.condition("monitoring", ("more_often", "reasons", i, "when"), reason.when)
             if when is not None:
                 reasons.append(Reason(reason.label, when))
-        return MonitoringRules(schedule, spec.more_often.text, tuple(reasons),
+        basis = tuple(f"{item.text} - {item.basis}" for item in spec.schedule if item.basis)
+        return MonitoringRules(schedule, basis, spec.more_often.text, tuple(reasons),
                                self.cites("monitoring", ("more_often", "cite"),
                                           spec.more_often.cite))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
 from ._contract import Severity, Status
 
@@ -26,6 +26,20 @@ SeverityId = Annotated[Severity, Strict(False)]
 
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class _Sourced(_Spec):
+    """Something that needs support: verified citations, or an honest note of its basis."""
+
+    cite: list[Id] = []
+    basis: Text | None = None
+
+    @model_validator(mode="after")
+    def _supported(self) -> _Sourced:
+        if not self.cite and self.basis is None:
+            raise ValueError("give cite (reference ids) or, when no verified source states "
+                             "it, basis (where the figure comes from)")
+        return self
 
 
 class RangeSpec(_Spec):
@@ -94,11 +108,13 @@ class StepSpec(_Spec):
     status: StatusId
     finding: Id
     reason: Text
+    severity: SeverityId | None = None
 
 
 class DetailSpec(_Spec):
     text: Text
     when: Any = None
+    cite: list[Id] = []
 
 
 class FindingSpec(_Spec):
@@ -120,6 +136,7 @@ class SaltSpec(_Spec):
     label: Text
     formula_mass: Text
     magnesium_per_formula: Annotated[int, Field(ge=1, le=3)]
+    cite: list[Id] = []
 
 
 class DoseSpec(_Spec):
@@ -127,9 +144,8 @@ class DoseSpec(_Spec):
     cite: Cites
 
 
-class MaximumSpec(_Spec):
+class MaximumSpec(_Sourced):
     product: Text
-    cite: Cites
 
 
 class CautionSpec(_Spec):
@@ -138,9 +154,8 @@ class CautionSpec(_Spec):
     cite: Cites
 
 
-class CitedText(_Spec):
+class CitedText(_Sourced):
     text: Text
-    cite: Cites
 
 
 class AlternativeSpec(_Spec):

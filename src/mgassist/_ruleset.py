@@ -87,6 +87,7 @@ class Step:
     status: Status
     finding: str
     reason: str
+    severity: Severity | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Detail:
 
     text: str
     when: Condition | None
+    cite: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,9 @@ class RegimenRules:
     side_effects: tuple[str, ...]
     side_effects_advice: str
     cite_doses: Mapping[str, tuple[str, ...]]
+    cite_product: tuple[str, ...]
     cite_maximum: tuple[str, ...]
+    maximum_basis: str | None
     cite_caution: tuple[str, ...]
     cite_timing: tuple[str, ...]
     cite_alternative: tuple[str, ...]
@@ -168,6 +172,7 @@ class MonitoringRules:
     """The monitoring plan printed with every supplement* status."""
 
     schedule: tuple[tuple[str, tuple[str, ...]], ...]
+    schedule_basis: tuple[str, ...]
     more_often_text: str
     reasons: tuple[Reason, ...]
     more_often_cite: tuple[str, ...]
