@@ -177,8 +177,8 @@ def _load(path: Path | None, *, as_json: bool) -> Any:
         for error in exc.errors:
             typer.echo(f"error: {error}", err=True)
         if as_json:
-            first = exc.errors[0]
-            typer.echo(json.dumps({"error": {"field": "rules", "message": str(first)}}))
+            errors = [{"field": "rules", "message": str(e)} for e in exc.errors]
+            typer.echo(json.dumps({"error": errors[0], "errors": errors}, ensure_ascii=False))
         raise typer.Exit(2) from None
 
 

@@ -221,6 +221,7 @@ class ConditionParser:
         predicates: Mapping[str, Any],
         fail: Fail,
         allow_status: bool,
+        resolved: dict[str, Condition | None] | None = None,
     ) -> None:
         self.number_facts = number_facts
         self.vocabularies = vocabularies
@@ -228,7 +229,9 @@ class ConditionParser:
         self.raw_predicates = predicates
         self.fail = fail
         self.allow_status = allow_status
-        self.resolved: dict[str, Condition] = {}
+        # Shared between parsers so each predicate is parsed (and its errors reported) once;
+        # None marks a predicate that failed.
+        self.resolved: dict[str, Condition | None] = {} if resolved is None else resolved
         self.resolving: list[str] = []
 
     def parse(self, data: Any, where: tuple[str | int, ...]) -> Condition | None:
@@ -262,7 +265,8 @@ class ConditionParser:
                              f"{', '.join(sorted(self.raw_predicates)) or 'none'}")
             return None
         if name in self.resolved:
-            return Is(name, self.resolved[name])
+            known = self.resolved[name]
+            return None if known is None else Is(name, known)
         if name in self.resolving:
             self.fail(where, f"predicate {name!r} refers to itself "
                              f"({' -> '.join([*self.resolving, name])})")
@@ -272,10 +276,8 @@ class ConditionParser:
             part = self.parse(self.raw_predicates[name], ("predicates", name))
         finally:
             self.resolving.pop()
-        if part is None:
-            return None
         self.resolved[name] = part
-        return Is(name, part)
+        return None if part is None else Is(name, part)
 
     def leaf(self, fact: str, body: Any, where: tuple[str | int, ...]) -> Condition | None:
         """Parse ``{fact: {operator: operand}}``."""

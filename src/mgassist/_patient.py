@@ -84,7 +84,9 @@ def parse_patient(raw: Mapping[str, Any], rules: RuleSet) -> Patient:
     for key, value in raw.items():
         spec = by_key.get(key) if isinstance(key, str) else None
         if spec is None:
-            close = difflib.get_close_matches(str(key), list(by_key), n=1)
+            close = difflib.get_close_matches(str(key), list(by_key), n=1) or [
+                q.id for q in rules.quantities.values()
+                if str(key).lower() in q.label.lower().split()]
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             errors.append(InputError(str(key), "", f"is not a patient field{hint}",
                                      ", ".join(f.name for f in FIELDS)))

@@ -150,8 +150,10 @@ class _Compiler:
                           "sex": frozenset({"female", "male"}),
                           "status": frozenset(s.value for s in _statuses())}
         self.raw_predicates = sections["predicates"]
-        predicates = {name: self.condition("predicates", (name,), data)
-                      for name, data in self.raw_predicates.items()}
+        self.predicate_cache: dict[str, Condition | None] = {}
+        self.finding_ids = frozenset(sections["findings"])
+        predicates = {name: self.condition("predicates", (name,), {"is": name})
+                      for name in self.raw_predicates}
         findings = self.findings(sections["findings"])
         steps = self.steps(sections["steps"], findings)
         risk_factors = self.risk_factors(sections["risk_factors"])
@@ -371,6 +373,7 @@ class _Compiler:
             predicates=self.raw_predicates,
             fail=self.failer(section),
             allow_status=allow_status,
+            resolved=self.predicate_cache,
         )
         return parser.parse(data, where)
 
@@ -478,7 +481,7 @@ class _Compiler:
             self.fail("regimen", ("alternative", "elemental"), "range minimum is above maximum")
         for where, fid in ((("step_up_finding",), spec.step_up_finding),
                            (("alternative", "finding"), alt.finding)):
-            if fid not in findings:
+            if fid not in self.finding_ids:
                 self.fail("regimen", where, f"finding {fid!r} is not defined")
         if self.errors:
             raise RulesErrors(self.errors)

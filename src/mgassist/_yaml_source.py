@@ -87,9 +87,13 @@ def _compose(text: str, shown: Path) -> Any:
     try:
         nodes = list(yaml.compose_all(text))
     except MarkedYAMLError as exc:
+        last = text.count("\n") + (0 if text.endswith("\n") else 1)
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
+        line = min(mark.line + 1, max(last, 1)) if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context_mark is not None and exc.context_mark is not mark:
+            # e.g. an unclosed bracket: say where it was opened, not only where it was noticed
+            problem += f" ({exc.context or 'started'} on line {exc.context_mark.line + 1})"
         raise RulesErrors([RulesError(shown, line, f"invalid YAML: {problem}")]) from None
     except (YAMLError, RecursionError, ValueError) as exc:
         raise RulesErrors([RulesError(shown, None, f"invalid YAML: {exc}")]) from None
@@ -105,6 +109,7 @@ class _Walker:
         self.lines: dict[Path_, int] = {}
         self.errors: list[RulesError] = []
         self.seen: set[int] = set()
+        self.alias_reported = False
 
     def fail(self, node: Any, message: str) -> None:
         self.errors.append(RulesError(self.shown, node.start_mark.line + 1, message))
@@ -112,14 +117,21 @@ class _Walker:
     def build(self, node: Any, where: Path_, depth: int) -> Any:
         from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-        self.lines.setdefault(where, node.start_mark.line + 1)
         if id(node) in self.seen:
-            # A node met twice is an alias: report where it is used, not where it was anchored.
-            self.errors.append(RulesError(
-                self.shown, self.lines[where],
-                "YAML aliases (*name) are not allowed in rule files; write the value out"))
+            # A node met twice is an alias: report where it is used (once per file: an alias
+            # bomb would otherwise produce thousands of identical lines).
+            if not self.alias_reported:
+                self.alias_reported = True
+                # the node's own mark is the anchor's; the enclosing key is where it is used
+                probe = where
+                while probe not in self.lines and probe:
+                    probe = probe[:-1]
+                self.errors.append(RulesError(
+                    self.shown, self.lines.get(probe),
+                    "YAML aliases (*name) are not allowed in rule files; write the value out"))
             return None
         self.seen.add(id(node))
+        self.lines.setdefault(where, node.start_mark.line + 1)
         if depth > MAX_DEPTH:
             self.fail(node, f"nested deeper than {MAX_DEPTH} levels")
             return None

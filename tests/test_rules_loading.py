@@ -1,0 +1,444 @@
+"""Loading rule sets: every mistake is refused at load as ``file:line: reason``, and a rule set
+with any error is never returned (clinical-spec "Units and thresholds"; house style 4 and 5).
+
+Each case copies the bundled rules into tmp_path and edits one file's text; the expected line is
+found by searching the edited text, so the tests follow the rule files as they change.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mgassist import RulesError, RulesErrors, RuleSet, load_rules
+from mgassist._rules_loader import bundled_rules_path
+
+Cli = Callable[..., Any]
+
+BUNDLED = bundled_rules_path()
+
+
+def copy_rules(folder: Path) -> Path:
+    """The bundled rule files, copied into ``folder``."""
+    files = sorted(BUNDLED.glob("*.yaml"))
+    assert len(files) > 1
+    for source in files:
+        shutil.copyfile(source, folder / source.name)
+    return folder
+
+
+def read(folder: Path, name: str) -> str:
+    return (folder / name).read_text(encoding="utf-8")
+
+
+def load_lines(folder: Path, name: str) -> list[str]:
+    return read(folder, name).splitlines(keepends=True)
+
+
+def save_lines(folder: Path, name: str, lines: list[str]) -> None:
+    (folder / name).write_text("".join(lines), encoding="utf-8")
+
+
+def only(lines: list[str], needle: str) -> int:
+    """The 0-based index of the one line (comments aside) that contains ``needle``."""
+    found = [i for i, line in enumerate(lines)
+             if needle in line and not line.lstrip().startswith("#")]
+    assert len(found) == 1, f"{needle!r} is on {len(found)} lines"
+    return found[0]
+
+
+def after(lines: list[str], start: int, prefix: str) -> int:
+    """The 0-based index of the first line after ``start`` that starts with ``prefix``."""
+    for i in range(start + 1, len(lines)):
+        if lines[i].startswith(prefix):
+            return i
+    raise AssertionError(f"no line starting with {prefix!r} after line {start + 1}")
+
+
+def edit(folder: Path, name: str, old: str, new: str) -> int:
+    """Replace ``old`` on the one line (comments aside) that has it; return that line (1-based)."""
+    lines = load_lines(folder, name)
+    i = only(lines, old)
+    lines[i] = lines[i].replace(old, new)
+    save_lines(folder, name, lines)
+    return i + 1
+
+
+def set_field(folder: Path, name: str, block: str, prefix: str, new: str) -> int:
+    """Replace the first ``prefix`` line after the line ``block`` with ``new``; return its line."""
+    lines = load_lines(folder, name)
+    i = after(lines, only(lines, block), prefix)
+    lines[i] = new + "\n"
+    save_lines(folder, name, lines)
+    return i + 1
+
+
+def insert_after(folder: Path, name: str, anchor: str, *new: str) -> int:
+    """Insert ``new`` lines after the one line with ``anchor``; return the first one's line."""
+    lines = load_lines(folder, name)
+    i = only(lines, anchor)
+    lines[i + 1:i + 1] = [line + "\n" for line in new]
+    save_lines(folder, name, lines)
+    return i + 2
+
+
+def append(folder: Path, name: str, extra: str) -> int:
+    """Append ``extra`` (whole lines) to ``folder/name``; return the line of its first line."""
+    text = read(folder, name)
+    if not text.endswith("\n"):
+        text += "\n"
+    (folder / name).write_text(text + extra, encoding="utf-8")
+    return text.count("\n") + 1
+
+
+FINDING = "  correct-mg-before-k:"  # a finding of the clinical contract, used as a test site
+UNKNOWN_CITE = "nobody1999-made-up"
+
+
+def add_unknown_citation(folder: Path) -> int:
+    """Cite an id that is not in the bibliography from FINDING; return that line."""
+    lines = load_lines(folder, "findings.yaml")
+    i = after(lines, only(lines, FINDING), "    cite: [")
+    lines[i] = lines[i].replace("[", f"[{UNKNOWN_CITE}, ", 1)
+    save_lines(folder, "findings.yaml", lines)
+    return i + 1
+
+
+def raise_step_up_dose(folder: Path, dose: str) -> set[int]:
+    """Set the step-up dose to ``dose``; return the lines of its key and of its amount."""
+    lines = load_lines(folder, "treatment.yaml")
+    key = only(lines, "    step-up:")
+    amount = after(lines, key, "      elemental:")
+    lines[amount] = f"      elemental: {dose}\n"
+    save_lines(folder, "treatment.yaml", lines)
+    return {key + 1, amount + 1}
+
+
+def errors_of(folder: Path) -> list[RulesError]:
+    """Load ``folder``; assert it is refused; return every reported problem."""
+    with pytest.raises(RulesErrors) as info:
+        load_rules(folder)
+    errors = list(info.value.errors)
+    assert errors
+    return errors
+
+
+def where(error: RulesError) -> tuple[str, int | None]:
+    return Path(error.path).name, error.line
+
+
+def assert_reported(errors: list[RulesError], name: str, lines: int | set[int],
+                    *words: str) -> RulesError:
+    """Some error is at ``name``:one of ``lines``, shows it as ``name:line:``, and its message
+    contains every one of ``words`` (case-insensitive)."""
+    wanted = {lines} if isinstance(lines, int) else lines
+    shown = "\n".join(str(e) for e in errors)
+    here = [e for e in errors if Path(e.path).name == name and e.line in wanted]
+    assert here, f"nothing reported at {name}:{sorted(wanted)}; reported:\n{shown}"
+    for error in here:
+        if all(w.lower() in error.message.lower() for w in words):
+            assert re.search(rf"{re.escape(name)}:{error.line}: ", str(error)), str(error)
+            return error
+    raise AssertionError(f"no error at {name}:{sorted(wanted)} says {words}; reported:\n{shown}")
+
+
+# -- the bundled rules ---------------------------------------------------------------------------
+
+def bundled_version() -> str:
+    versions = {m for f in BUNDLED.glob("*.yaml")
+                for m in re.findall(r'^version:\s*"([^"]+)"', f.read_text(encoding="utf-8"),
+                                    re.M)}
+    assert len(versions) == 1, versions
+    return versions.pop()
+
+
+def test_bundled_rules_load(rules: RuleSet) -> None:
+    assert isinstance(rules, RuleSet)
+    assert rules.version == bundled_version()
+    assert re.fullmatch(r"[0-9a-f]{64}", rules.sha256)
+
+
+def test_rules_validate_accepts_the_bundled_rules(cli: Cli, rules: RuleSet) -> None:
+    result = cli("rules", "validate")
+    assert result.exit_code == 0, result.stderr
+    assert rules.version in result.stdout
+    assert rules.sha256 in result.stdout
+
+
+def test_rules_validate_accepts_a_copy_given_as_path(cli: Cli, tmp_path: Path) -> None:
+    result = cli("rules", "validate", str(copy_rules(tmp_path)))
+    assert result.exit_code == 0, result.stderr
+    assert bundled_version() in result.stdout
+
+
+def test_rules_validate_exits_1_on_a_broken_copy_with_file_and_line(
+    cli: Cli, tmp_path: Path
+) -> None:
+    folder = copy_rules(tmp_path)
+    line = add_unknown_citation(folder)
+    result = cli("rules", "validate", str(folder))
+    assert result.exit_code == 1
+    output = result.stdout + result.stderr
+    assert f"findings.yaml:{line}:" in output, output
+    assert UNKNOWN_CITE in output
+    assert "Traceback" not in output
+
+
+def test_sha256_identifies_the_rule_files(tmp_path: Path, rules: RuleSet) -> None:
+    bundled = rules
+    copy = load_rules(copy_rules(tmp_path))
+    assert copy.sha256 == bundled.sha256
+    append(tmp_path, "findings.yaml", "# a comment changes the file, so the hash\n")
+    changed = load_rules(tmp_path)
+    assert re.fullmatch(r"[0-9a-f]{64}", changed.sha256)
+    assert changed.sha256 != bundled.sha256
+
+
+def test_a_single_file_rule_set_loads(tmp_path: Path, rules: RuleSet) -> None:
+    """All sections in one YAML file, with one ``version:`` line."""
+    bundled = rules
+    parts = [f'version: "{bundled_version()}"\n']
+    for source in sorted(BUNDLED.glob("*.yaml")):
+        text = source.read_text(encoding="utf-8")
+        parts.append(re.sub(r"^version:.*\n", "", text, flags=re.M) + "\n")
+    single = tmp_path / "all.yaml"
+    single.write_text("".join(parts), encoding="utf-8")
+    assert len(re.findall(r"^version:", single.read_text(encoding="utf-8"), re.M)) == 1
+    single_set = load_rules(single)
+    assert single_set.version == bundled.version
+    assert [s.id for s in single_set.steps] == [s.id for s in bundled.steps]
+    assert set(single_set.findings) == set(bundled.findings)
+    assert set(single_set.thresholds) == set(bundled.thresholds)
+    assert set(single_set.references) == set(bundled.references)
+
+
+# -- YAML-level refusals -------------------------------------------------------------------------
+
+def test_duplicate_top_level_key(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    line = append(folder, "thresholds.yaml", f'version: "{bundled_version()}"\n')
+    assert_reported(errors_of(folder), "thresholds.yaml", line, "duplicate", "version")
+
+
+def test_duplicate_key_inside_a_finding(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    first = insert_after(folder, "findings.yaml", FINDING, "    severity: info")
+    lines = load_lines(folder, "findings.yaml")
+    second = after(lines, first - 1, "    severity:") + 1  # the finding's own, now the second
+    assert_reported(errors_of(folder), "findings.yaml", second, "duplicate", "severity")
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    levels = ["  l0: &l0 [" + ", ".join(['"lol"'] * 9) + "]\n"]
+    for i in range(1, 10):
+        levels.append(f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]\n")
+    # 9**10 "lol"s if the aliases were expanded
+    first = append(folder, "references.yaml", "laughs:\n" + "".join(levels))
+    started = time.perf_counter()
+    errors = errors_of(folder)
+    assert time.perf_counter() - started < 2.0
+    alias_lines = set(range(first + 2, first + 11))  # the lines l1 .. l9
+    assert_reported(errors, "references.yaml", alias_lines, "alias")
+
+
+def test_python_object_tag_is_refused_and_never_run(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    marker = tmp_path / "hacked"
+    line = append(folder, "references.yaml",
+                  f'hack: !!python/object/apply:os.system ["echo hacked > {marker}"]\n')
+    errors = errors_of(folder)
+    assert not marker.exists()
+    assert_reported(errors, "references.yaml", line, "python/object")
+
+
+def test_non_utf8_bytes_are_refused_with_their_line(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    raw = (folder / "references.yaml").read_bytes()
+    if not raw.endswith(b"\n"):
+        raw += b"\n"
+    line = raw.count(b"\n") + 1
+    raw += "# caf\u00e9 in Latin-1, not UTF-8\n".encode("latin-1")
+    (folder / "references.yaml").write_bytes(raw)
+    assert_reported(errors_of(folder), "references.yaml", line, "utf-8")
+
+
+def test_unclosed_bracket_points_at_its_line(tmp_path: Path) -> None:
+    """A YAML syntax error names the line a rule author must fix (the opening bracket), not
+    only where the parser gave up."""
+    folder = copy_rules(tmp_path)
+    lines = load_lines(folder, "findings.yaml")
+    i = after(lines, only(lines, FINDING), "    cite: [")
+    lines[i] = lines[i].replace("]", "", 1)
+    save_lines(folder, "findings.yaml", lines)
+    line = i + 1
+    errors = errors_of(folder)
+    shown = "\n".join(str(e) for e in errors)
+    assert any(Path(e.path).name == "findings.yaml"
+               and (e.line == line or re.search(rf"\bline {line}\b", e.message))
+               for e in errors), f"line {line} not named:\n{shown}"
+
+
+# -- structure and cross-references --------------------------------------------------------------
+
+def test_unknown_field_in_a_finding(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    line = insert_after(folder, "findings.yaml", FINDING, "    severty: critical")
+    assert_reported(errors_of(folder), "findings.yaml", line, "severty", "unknown")
+
+
+def test_misspelt_required_field_in_a_finding(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    key = only(load_lines(folder, "findings.yaml"), FINDING) + 1
+    line = set_field(folder, "findings.yaml", FINDING, "    severity:", "    severty: warning")
+    errors = errors_of(folder)
+    assert_reported(errors, "findings.yaml", line, "severty", "unknown")
+    assert_reported(errors, "findings.yaml", {key, line}, "severity", "missing")
+
+
+@pytest.mark.parametrize(("tid", "bad"), [
+    ("mg-lln", "0.70 mL/min"),
+    ("crcl-contraindicated", "20 mg/dL"),
+    ("k-lln", "3.5 kg"),
+])
+def test_threshold_with_the_wrong_dimension_fails_to_load(
+    tmp_path: Path, tid: str, bad: str
+) -> None:
+    folder = copy_rules(tmp_path)
+    line = set_field(folder, "thresholds.yaml", f"  {tid}:", "    value:", f"    value: {bad}")
+    assert_reported(errors_of(folder), "thresholds.yaml", line, tid, bad.split()[0])
+
+
+def test_condition_comparing_mg_with_a_crcl_threshold(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    line = edit(folder, "decision.yaml", "low-mg: {mg: {below: mg-lln}}",
+                "low-mg: {mg: {below: crcl-contraindicated}}")
+    assert_reported(errors_of(folder), "decision.yaml", line, "crcl-contraindicated", "mg")
+
+
+def test_condition_comparing_mg_with_a_flow_literal(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    line = edit(folder, "findings.yaml", "{k: {below: k-lln}}", '{mg: {below: "20 mL/min"}}')
+    assert_reported(errors_of(folder), "findings.yaml", line, "20 mL/min", "mg")
+
+
+def test_one_mistake_is_reported_once_and_only_where_it_is(tmp_path: Path) -> None:
+    """A wrong predicate must not also be blamed on every rule that uses it, nor make other
+    files report things that are not wrong (e.g. 'finding ... is not defined')."""
+    folder = copy_rules(tmp_path)
+    line = edit(folder, "decision.yaml", "low-mg: {mg: {below: mg-lln}}",
+                "low-mg: {mg: {below: crcl-contraindicated}}")
+    errors = errors_of(folder)
+    assert [where(e) for e in errors] == [("decision.yaml", line)], \
+        "\n".join(str(e) for e in errors)
+
+
+def test_unknown_citation_in_a_finding(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    line = add_unknown_citation(folder)
+    error = assert_reported(errors_of(folder), "findings.yaml", line, UNKNOWN_CITE)
+    assert re.search(r"citation|reference|bibliograph", error.message, re.I), error.message
+
+
+def test_unknown_threshold_in_a_condition(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    line = edit(folder, "findings.yaml", "{k: {below: k-lln}}", "{k: {below: k-lnn}}")
+    error = assert_reported(errors_of(folder), "findings.yaml", line, "k-lnn", "unknown")
+    assert "k-lln" in error.message  # did you mean
+
+
+def test_unknown_vocabulary_id_in_any_of(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    line = edit(folder, "findings.yaml", "any_of: [volume-depletion]",
+                "any_of: [volume-depletoin]")
+    assert_reported(errors_of(folder), "findings.yaml", line, "volume-depletoin", "unknown")
+
+
+def test_unknown_placeholder_in_a_message(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    line = edit(folder, "findings.yaml", "deficiency: {risk_factors}", "deficiency: {risk_factor}")
+    assert_reported(errors_of(folder), "findings.yaml", line, "{risk_factor}", "placeholder")
+
+
+def test_predicate_cycle(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    first = insert_after(folder, "decision.yaml", "predicates:",
+                         "  loop-a: {is: loop-b}", "  loop-b: {is: loop-a}")
+    lines = {first, first + 1}
+    errors = errors_of(folder)
+    assert_reported(errors, "decision.yaml", lines, "loop-a", "loop-b")
+    assert {where(e) for e in errors} <= {("decision.yaml", n) for n in lines}
+
+
+def test_two_files_defining_the_same_section(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    line = append(folder, "treatment.yaml",
+                  "thresholds:\n  extra-limit:\n    value: 1 mmol/L\n    for: mg\n"
+                  "    meaning: a second thresholds section\n")
+    original = only(load_lines(folder, "thresholds.yaml"), "thresholds:") + 1
+    errors = errors_of(folder)
+    shown = "\n".join(str(e) for e in errors)
+    assert any(
+        (where(e) == ("treatment.yaml", line) and "thresholds.yaml" in e.message)
+        or (where(e) == ("thresholds.yaml", original) and "treatment.yaml" in e.message)
+        for e in errors
+    ), shown
+
+
+def test_version_mismatch_between_files(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    lines = load_lines(folder, "vocabulary.yaml")
+    i = next(n for n, text in enumerate(lines) if text.startswith("version:"))
+    lines[i] = 'version: "1999.1.1"\n'
+    save_lines(folder, "vocabulary.yaml", lines)
+    assert_reported(errors_of(folder), "vocabulary.yaml", i + 1, "version", "1999.1.1")
+
+
+def test_missing_section(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    holder = next(f for f in folder.glob("*.yaml")
+                  if re.search(r"^regimen:", f.read_text(encoding="utf-8"), re.M))
+    sections = [s for s in re.findall(r"^([a-z_]+):", holder.read_text(encoding="utf-8"), re.M)
+                if s != "version"]
+    holder.unlink()
+    text = "\n".join(e.message for e in errors_of(folder))
+    for section in sections:
+        assert section in text, (section, text)
+
+
+@pytest.mark.parametrize("dose", ["38 mmol/day", "40 mmol/day", "1000 mg/day"])
+def test_dose_above_the_maximum(tmp_path: Path, dose: str) -> None:
+    """Maximum: magnesium oxide 1500 mg/day = 1500 / 40.304 = 37.2 mmol elemental = 905 mg."""
+    folder = copy_rules(tmp_path)
+    lines = raise_step_up_dose(folder, dose)
+    assert_reported(errors_of(folder), "treatment.yaml", lines, "step-up", "maximum")
+
+
+def test_dose_just_below_the_maximum_loads(tmp_path: Path) -> None:
+    """37 mmol/day = 899 mg elemental = 1491 mg magnesium oxide, under 1500 mg/day."""
+    folder = copy_rules(tmp_path)
+    raise_step_up_dose(folder, "37 mmol/day")
+    assert isinstance(load_rules(folder), RuleSet)
+
+
+# -- all or nothing ------------------------------------------------------------------------------
+
+def test_every_problem_is_reported_and_nothing_half_loaded_is_returned(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    cite_line = add_unknown_citation(folder)
+    dose_lines = raise_step_up_dose(folder, "40 mmol/day")
+    returned: list[Any] = []
+    with pytest.raises(RulesErrors) as info:
+        returned.append(load_rules(folder))
+    assert returned == []
+    errors = list(info.value.errors)
+    assert_reported(errors, "findings.yaml", cite_line, UNKNOWN_CITE)
+    assert_reported(errors, "treatment.yaml", dose_lines, "maximum")
+    # The RulesErrors message lists them all, one per line, as file:line: reason.
+    assert str(info.value).count("\n") == len(errors) - 1
