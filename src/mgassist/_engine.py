@@ -236,7 +236,7 @@ class _Texts:
         self.values["risk_factors"] = "; ".join(risk_labels)
 
     def render(self, text: str, matched: list[str]) -> str:
-        labels = [self._label(item) for item in dict.fromkeys(matched)]
+        labels = [self.rules.vocabulary.label_of(item) for item in dict.fromkeys(matched)]
 
         def fill(m: re.Match[str]) -> str:
             name = m[1]
@@ -249,16 +249,10 @@ class _Texts:
             return "not given"
         return _PLACEHOLDER.sub(fill, text)
 
-    def _label(self, item: str) -> str:
-        for kind in ("symptoms", "meds", "conditions", "indications"):
-            if item in self.rules.vocabulary.labels[kind]:
-                return self.rules.vocabulary.label(kind, item)
-        return item
 
 
 def _with_matched(label: str, matched: list[str], rules: RuleSet) -> str:
-    texts = _Texts(rules, {}, _Renal(None, None, None, None, ()), [])
-    names = [texts._label(m) for m in dict.fromkeys(matched)]
+    names = [rules.vocabulary.label_of(m) for m in dict.fromkeys(matched)]
     return f"{label} ({', '.join(names)})" if names and names != [label] else label
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ._conditions import Condition, ConditionParser, Threshold
-from ._contract import VOCABULARIES, DoseBasis
+from ._contract import VOCABULARIES, DoseBasis, Status
 from ._errors import RulesError, RulesErrors
 from ._regimen import dose_of
 from ._rules_schema import SECTIONS, RuleFile
@@ -148,7 +148,7 @@ class _Compiler:
                           "symptoms": vocab_ids["symptoms"], "risk_factors": risk_ids,
                           "indication": vocab_ids["indications"],
                           "sex": frozenset({"female", "male"}),
-                          "status": frozenset(s.value for s in _statuses())}
+                          "status": frozenset(s.value for s in Status)}
         self.raw_predicates = sections["predicates"]
         self.predicate_cache: dict[str, Condition | None] = {}
         self.finding_ids = frozenset(sections["findings"])
@@ -229,6 +229,7 @@ class _Compiler:
         return tuple(ids)
 
     def quantities(self, data: Mapping[str, Any]) -> dict[str, QuantityRule]:
+        self.quantity_specs = data  # validated QuantitySpec per id, for thresholds and doses
         out: dict[str, QuantityRule] = {}
         for qid, canonical in CONTRACT_CANONICAL.items():
             if qid not in data:
@@ -309,19 +310,19 @@ class _Compiler:
         elif fact in quantities:
             rule = quantities[fact]
             canonical_unit, table = rule.table.canonical, rule.table
-            spec = self.owner["quantities"].data["quantities"][fact]
+            spec = self.quantity_specs[fact]
         else:
             return (f"'for: {fact}' is not a quantity; use one of "
                     f"{', '.join([*quantities, *DERIVED_NUMBER_FACTS])}")
         try:
             amount = quantity(value)
-            mass = quantity(spec["molar_mass"]) if spec and spec.get("molar_mass") else None
+            mass = quantity(spec.molar_mass) if spec and spec.molar_mass else None
             canonical = float(convert(amount, canonical_unit, molar_mass=mass,
-                                      valence=spec.get("valence") if spec else None).magnitude)
+                                      valence=spec.valence if spec else None).magnitude)
         except UnitProblem as exc:
             return f"{value!r} cannot be compared with {fact} (in {canonical_unit}): {exc}"
         in_unit = {u: table.limit_in(canonical, u) for u in table.units} if table else {}
-        shown_as = spec.get("shown_as") if spec else None
+        shown_as = spec.shown_as if spec else None
         text = f"{canonical:g} {shown_as}" if shown_as else value
         return Threshold(tid, fact, canonical, text, in_unit, meaning, cite)
 
@@ -422,7 +423,7 @@ class _Compiler:
             if spec.id in seen:
                 self.fail("steps", (i, "id"), f"step id {spec.id!r} is used twice")
             seen.add(spec.id)
-            if spec.finding not in self.owner["findings"].data["findings"]:
+            if spec.finding not in self.finding_ids:
                 self.fail("steps", (i, "finding"), f"step {spec.id}: finding {spec.finding!r} "
                                                    "is not defined in findings")
             when = self.condition("steps", (i, "when"), spec.when)
@@ -441,7 +442,7 @@ class _Compiler:
         return tuple(out)
 
     def regimen(self, spec: Any, findings: Mapping[str, FindingRule]) -> RegimenRules:
-        mg_mass = self.owner["quantities"].data["quantities"]["mg"].get("molar_mass")
+        mg_mass = self.quantity_specs["mg"].molar_mass
         cite = self.cites
 
         def dose(where: Path_, amount: str, of: str, salt_id: str) -> Any:
@@ -525,11 +526,6 @@ class _Compiler:
 def normalize_term(term: str) -> str:
     """How vocabulary terms are matched: case-insensitive, spaces and underscores as hyphens."""
     return re.sub(r"[\s_]+", "-", term.strip().lower())
-
-
-def _statuses() -> list[Any]:
-    from ._contract import Status
-    return list(Status)
 
 
 def _pydantic_message(err: Any) -> str:

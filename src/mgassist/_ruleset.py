@@ -58,6 +58,13 @@ class Vocabulary:
         """The readable label of ``item`` in vocabulary ``kind`` (the id if it has none)."""
         return self.labels.get(kind, {}).get(item, item)
 
+    def label_of(self, item: str) -> str:
+        """The label of an id from whichever vocabulary holds it (the id if none does)."""
+        for labels in self.labels.values():
+            if item in labels:
+                return labels[item]
+        return item
+
 
 @dataclass(frozen=True)
 class CockcroftGault:
