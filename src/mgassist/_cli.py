@@ -6,6 +6,7 @@ Exit codes (a contract, also printed by --help):
   2  invalid input or unusable arguments (the message names the field, the value and what is
      accepted); with --json also {"error": {"field": ..., "message": ...}} on stdout
   3  internal error (a bug): one line on stderr, never a traceback; MGASSIST_DEBUG=1 shows it
+  1  ``interview``: left with Ctrl-D (end of input); 130: left with Ctrl-C
 """
 
 from __future__ import annotations
@@ -91,9 +92,57 @@ def assess(
         patient = parse_patient({k_: v for k_, v in raw.items() if v is not None}, loaded)
     except InputErrors as exc:
         _input_failure(exc.errors, as_json=as_json)
-    assessment = evaluate_patient(patient, loaded)
+    _show(evaluate_patient(patient, loaded), loaded, as_json=as_json)
+
+
+@app.command(epilog=EXIT_HELP + " Interview only: 1 end of input (Ctrl-D); 130 Ctrl-C.")
+def interview(
+    as_json: Annotated[bool, typer.Option("--json", help="print the assessment as JSON")] = False,
+    save: Annotated[Path | None, typer.Option(
+        "--save", help="also write the JSON assessment to this file", show_default=False,
+        metavar="FILE")] = None,
+    rules: RulesOption = None,
+) -> None:
+    """Answer questions about one patient, one at a time, then see the same report as assess.
+
+    Example: mgassist interview --save assessment.json
+    """
+    from ._engine import evaluate_patient
+    from ._files import check_writable, write_atomically
+    from ._interview import TerminalPrompter, run_interview, stdin_is_terminal
+
+    if not stdin_is_terminal():
+        typer.echo("error: interview asks its questions at a terminal, and stdin is not one. "
+                   "From a script, use `mgassist assess` with flags (see "
+                   "`mgassist assess --help`), and --json for JSON.", err=True)
+        raise typer.Exit(2)
+    problem = check_writable("save", save) if save is not None else None
+    if problem is not None:
+        _input_failure([problem], as_json=as_json)
+    loaded = _load(rules, as_json=as_json)
+    try:
+        done = run_interview(loaded, TerminalPrompter())
+    except KeyboardInterrupt:
+        typer.echo("\ninterview cancelled (Ctrl-C): nothing was assessed or saved.", err=True)
+        raise typer.Exit(130) from None
+    except EOFError:
+        typer.echo("\ninterview ended (end of input): nothing was assessed or saved.",
+                   err=True)
+        raise typer.Exit(1) from None
+    assessment = evaluate_patient(done.patient, loaded)
+    typer.echo("", err=True)
+    _show(assessment, loaded, as_json=as_json)
+    if save is not None:
+        write_atomically(save, assessment.model_dump_json(indent=2) + "\n")
+        typer.echo(f"Saved the JSON assessment to {save}.", err=True)
+    extra = (["--json"] if as_json else []) + (["--rules", str(rules)] if rules else [])
+    typer.echo(f"The same assessment in one command:\n  {done.command(extra)}", err=True)
+
+
+def _show(assessment: Any, loaded: Any, *, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(assessment.model_dump_json(indent=2) + "\n")
+        sys.stdout.flush()
         return
     from ._render import render_report
 
@@ -117,9 +166,8 @@ def vocab(
                        as_json=False)
     for name in [kind] if kind else kinds:
         typer.echo(f"{name}:")
-        lookup = loaded.vocabulary.lookup[name]
         for item, label in loaded.vocabulary.labels[name].items():
-            others = sorted(k for k, v in lookup.items() if v == item and k != item)
+            others = loaded.vocabulary.synonyms(name, item)
             extra = f"  (also: {', '.join(others)})" if others else ""
             typer.echo(f"  {item:28} {label}{extra}")
 

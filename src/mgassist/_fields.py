@@ -8,16 +8,19 @@ vocabulary.yaml), so a unit or a synonym added there shows up everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-__all__ = ["FIELDS", "FieldSpec", "field_names"]
+if TYPE_CHECKING:
+    from ._ruleset import RuleSet
+
+__all__ = ["FIELDS", "FIELD_BY_NAME", "FieldSpec", "field_label", "field_names"]
 
 Kind = Literal["quantity", "number", "choice", "list", "text"]
 
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One input field of a patient."""
+    """One input field of a patient (a quantity's label lives in the rules, not here)."""
 
     name: str
     kind: Kind
@@ -25,6 +28,7 @@ class FieldSpec:
     vocabulary: str | None = None
     choices: tuple[str, ...] = ()
     singular: str | None = None
+    label: str = ""
 
     @property
     def flag(self) -> str:
@@ -38,31 +42,43 @@ class FieldSpec:
 
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("id", "text", "record id, echoed in the output"),
+    FieldSpec("id", "text", "record id, echoed in the output", label="record id"),
     FieldSpec("mg", "quantity", "serum magnesium with its unit"),
     FieldSpec("k", "quantity", "serum potassium with its unit"),
     FieldSpec("ca", "quantity", "serum total calcium with its unit (optional)"),
     FieldSpec("creatinine", "quantity", "serum creatinine with its unit"),
     FieldSpec("crcl", "quantity", "creatinine clearance, if known"),
     FieldSpec("age", "number", "age in years"),
-    FieldSpec("sex", "choice", "sex, for Cockcroft-Gault", choices=("female", "male")),
+    FieldSpec("sex", "choice", "sex, for Cockcroft-Gault", choices=("female", "male"),
+              label="sex"),
     FieldSpec("weight", "quantity", "body weight with its unit"),
     FieldSpec("height", "quantity", "height with its unit"),
     FieldSpec("meds", "list", "medication: class id or drug name (repeatable)",
-              vocabulary="meds", singular="med"),
+              vocabulary="meds", singular="med", label="medications"),
     FieldSpec("conditions", "list", "condition id (repeatable)", vocabulary="conditions",
-              singular="condition"),
+              singular="condition", label="conditions"),
     FieldSpec("symptoms", "list", "symptom id (repeatable)", vocabulary="symptoms",
-              singular="symptom"),
+              singular="symptom", label="symptoms"),
     FieldSpec("indication", "choice", "why supplementation is being considered",
-              vocabulary="indications"),
+              vocabulary="indications", label="indication"),
     FieldSpec("current_dose", "quantity", "elemental magnesium already taken per day"),
     FieldSpec("days_on_dose", "number", "days on that dose"),
     FieldSpec("crcl_weight", "choice", "weight Cockcroft-Gault uses",
-              choices=("auto", "actual", "ideal", "adjusted")),
+              choices=("auto", "actual", "ideal", "adjusted"),
+              label="weight basis for Cockcroft-Gault"),
 )
+FIELD_BY_NAME = {spec.name: spec for spec in FIELDS}
 
 
 def field_names() -> tuple[str, ...]:
     """Every accepted input key, in the order reports list them."""
     return tuple(f.name for f in FIELDS)
+
+
+def field_label(name: str, rules: RuleSet) -> str:
+    """How reports and questions name a field: the rules' label for a quantity, else ours."""
+    rule = rules.quantities.get(name)
+    if rule is not None:
+        return rule.label
+    spec = FIELD_BY_NAME.get(name)
+    return spec.label if spec is not None and spec.label else name

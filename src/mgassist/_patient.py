@@ -24,7 +24,7 @@ from ._rules_loader import normalize_term
 from ._ruleset import QuantityRule, RuleSet
 from ._units import UnitProblem, convert, dimension_words, parse_amount, quantity
 
-__all__ = ["Measured", "Patient", "parse_patient"]
+__all__ = ["Measured", "Patient", "parse_patient", "split_items"]
 
 
 class Measured(BaseModel):
@@ -227,9 +227,14 @@ def _ids(spec: FieldSpec, rules: RuleSet) -> str:
     return ids + extra
 
 
+def split_items(text: str) -> list[str]:
+    """The items of a list field typed as one string (``"furosemide; omeprazole"``)."""
+    return [part for part in (p.strip() for p in text.replace(",", ";").split(";")) if part]
+
+
 def _as_list(value: Any) -> list[Any]:
     if isinstance(value, str):
-        return [part for part in (p.strip() for p in value.replace(",", ";").split(";")) if part]
+        return list(split_items(value))
     if isinstance(value, list | tuple):
         return list(value)
     return [value]

@@ -13,6 +13,7 @@ from typing import IO, Any
 
 from ._assessment import Assessment, Regimen
 from ._contract import Severity, Status
+from ._fields import field_label
 from ._ruleset import RuleSet
 
 __all__ = ["HEADLINES", "render_report"]
@@ -181,13 +182,8 @@ def _inputs(assessment: Assessment, rules: RuleSet, numbers: dict[str, int]) -> 
         rule = rules.quantities.get(name)
         shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
         number = used.get(name)
-        as_used = ""
-        if rule is not None and number is not None:
-            canonical = rule.table.canonical
-            # One decimal more than labs print, so a converted value shows which side it is on.
-            decimals = rule.table.decimals.get(canonical, 1) + 1
-            as_used = f"{number:.{decimals}f} {rule.shown_as or canonical}"
-        table.add_row(rule.label if rule else name, shown, as_used)
+        as_used = rule.as_used(number) if rule is not None and number is not None else ""
+        table.add_row(field_label(name, rules), shown, as_used)
     cg_cite = rules.cockcroft_gault.cite
     if derived.crcl_ml_min is not None:
         reported = derived.crcl_method is not None and derived.crcl_method.value == "reported"

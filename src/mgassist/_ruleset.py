@@ -46,6 +46,12 @@ class QuantityRule:
     shown_as: str | None = None
     compare_in_canonical: bool = False
 
+    def as_used(self, canonical_value: float) -> str:
+        """A canonical value for people: one decimal more than labs print, so a converted
+        value shows which side of a limit it is on (``0.617 mmol/L``, ``67 years``)."""
+        decimals = self.table.decimals.get(self.table.canonical, 1) + 1
+        return f"{canonical_value:.{decimals}f} {self.shown_as or self.table.canonical}"
+
 
 @dataclass(frozen=True)
 class Vocabulary:
@@ -57,6 +63,11 @@ class Vocabulary:
     def label(self, kind: str, item: str) -> str:
         """The readable label of ``item`` in vocabulary ``kind`` (the id if it has none)."""
         return self.labels.get(kind, {}).get(item, item)
+
+    def synonyms(self, kind: str, item: str) -> tuple[str, ...]:
+        """The other accepted spellings of ``item`` (drug names for a med class), sorted."""
+        lookup = self.lookup.get(kind, {})
+        return tuple(sorted(k for k, v in lookup.items() if v == item and k != item))
 
     def label_of(self, item: str) -> str:
         """The label of an id from whichever vocabulary holds it (the id if none does)."""

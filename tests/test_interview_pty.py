@@ -1,0 +1,147 @@
+"""``mgassist interview`` as a person meets it: the real program in a pseudo-terminal (pexpect),
+answering each question as it appears, reading the report, pressing Ctrl-C, Ctrl-D and Tab."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+TIMEOUT = 30  # seconds: generous for a slow CI machine; a hang fails instead of blocking
+
+
+def spawn(*args: str, cwd: Path) -> tuple[pexpect.spawn, io.StringIO]:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "LINES": "50", "TERM": "xterm"}
+    env.pop("MGASSIST_DEBUG", None)
+    child = pexpect.spawn(sys.executable, ["-m", "mgassist", "interview", *args], cwd=str(cwd),
+                          env=env, encoding="utf-8", timeout=TIMEOUT, dimensions=(50, 100))
+    transcript = io.StringIO()
+    child.logfile_read = transcript
+    return child, transcript
+
+
+def answer(child: pexpect.spawn, question: str, reply: str) -> None:
+    """Wait for ``question`` and its prompt, then type ``reply`` and Enter."""
+    child.expect_exact(question)
+    child.expect_exact("> ")
+    child.sendline(reply)
+
+
+def test_a_full_session_in_a_terminal_ends_with_the_report(tmp_path: Path) -> None:
+    child, transcript = spawn(cwd=tmp_path)
+    answer(child, "Serum magnesium (required)", "1.5")  # no unit: explained, asked again
+    child.expect_exact("has no unit; units are never guessed")
+    child.expect_exact("> ")
+    child.sendline("1.5 mg/dL")
+    answer(child, "Creatinine clearance", "")
+    answer(child, "Serum creatinine", "1.4 mg/dL")
+    answer(child, "Age", "72")
+    answer(child, "Sex", "female")
+    answer(child, "Body weight", "60 kg")
+    answer(child, "Height", "165 cm")
+    answer(child, "Serum potassium", "3.2 mmol/L")
+    answer(child, "Serum total calcium", "")
+    answer(child, "Medications", "furosemide, omeprazole")
+    answer(child, "Conditions", "")
+    answer(child, "Symptoms", "")
+    answer(child, "Indication", "documented-hypomagnesemia")
+    answer(child, "Already taking a magnesium supplement", "no")
+    child.expect_exact("Your answers (as typed -> as used):")
+    child.expect_exact("-> 0.617 mmol/L")
+    child.expect_exact("Enter to assess, or the number of an answer to change: ")
+    child.sendline("")
+    # 32.6 mL/min by Cockcroft-Gault (worked by hand in test_interview.py): 30-60 band.
+    child.expect_exact("DECISION: SUPPLEMENT WITH CAUTION")
+    child.expect_exact("correct-mg-before-k")
+    child.expect_exact("Cockcroft-Gault: ideal weight")
+    child.expect_exact("The same assessment in one command:")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, transcript.getvalue()
+    assert "Traceback" not in transcript.getvalue()
+    assert list(tmp_path.iterdir()) == []  # nothing written without --save
+    Path(os.environ.get("MGASSIST_TRANSCRIPT", os.devnull)).write_text(
+        transcript.getvalue(), encoding="utf-8")
+
+
+def test_tab_completes_a_drug_name(tmp_path: Path) -> None:
+    child, transcript = spawn("--json", cwd=tmp_path)
+    answer(child, "Serum magnesium", "0.6 mmol/L")
+    answer(child, "Creatinine clearance", "80 mL/min")
+    for question in ("Age", "Serum potassium", "Serum total calcium"):
+        answer(child, question, "")
+    child.expect_exact("Medications")
+    child.expect_exact("> ")
+    child.send("furos\t")
+    child.expect_exact("furosemide")
+    child.sendline("")
+    for question in ("Conditions", "Symptoms", "Indication",
+                     "Already taking a magnesium supplement"):
+        answer(child, question, "")
+    child.expect_exact("Enter to assess")
+    child.sendline("")
+    child.expect_exact('"status": "supplement"')
+    child.expect_exact('"meds": [')
+    child.expect_exact('"furosemide"')
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, transcript.getvalue()
+
+
+@pytest.mark.parametrize(("key", "status", "message"), [
+    ("\x03", 130, "interview cancelled (Ctrl-C): nothing was assessed or saved."),
+    ("\x04", 1, "interview ended (end of input): nothing was assessed or saved."),
+])
+def test_ctrl_c_and_ctrl_d_leave_cleanly(tmp_path: Path, key: str, status: int,
+                                         message: str) -> None:
+    child, transcript = spawn("--save", str(tmp_path / "a.json"), cwd=tmp_path)
+    answer(child, "Serum magnesium", "0.6 mmol/L")
+    child.expect_exact("Creatinine clearance")
+    child.expect_exact("> ")
+    child.send(key)
+    child.expect_exact(message)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == status, transcript.getvalue()
+    after = transcript.getvalue().split("> ")[-1]
+    assert "Traceback" not in transcript.getvalue()
+    assert [line for line in after.splitlines() if line.strip()] in (
+        [message], ["^C", message], ["^D", message], ["^C" + message], ["^D" + message])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_piped_stdin_is_refused_instead_of_hanging(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "mgassist", "interview"], cwd=tmp_path,
+                          input="0.6 mmol/L\n", capture_output=True, text=True,
+                          timeout=TIMEOUT, check=False)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith("error: interview asks its questions at a terminal")
+    assert "mgassist assess" in done.stderr
+
+
+def test_json_redirected_to_a_file_keeps_questions_on_the_terminal(tmp_path: Path) -> None:
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm"}
+    command = f"{sys.executable} -m mgassist interview --json > out.json"
+    child = pexpect.spawn("/bin/sh", ["-c", command], cwd=str(tmp_path), env=env,
+                          encoding="utf-8", timeout=TIMEOUT)
+    answer(child, "Serum magnesium", "0.9 mmol/L")
+    answer(child, "Creatinine clearance", "80 mL/min")
+    for question in ("Age", "Serum potassium", "Serum total calcium", "Medications",
+                     "Conditions", "Symptoms", "Indication",
+                     "Already taking a magnesium supplement"):
+        answer(child, question, "")
+    child.expect_exact("Enter to assess")
+    child.sendline("")
+    child.expect_exact("The same assessment in one command:")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    saved = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))  # JSON only
+    assert saved["status"] == "do-not-supplement"
