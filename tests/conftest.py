@@ -4,6 +4,8 @@ engine directly or through the CLI with --json."""
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,11 @@ from mgassist._cli import app
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
+
+# The compiled-rules cache of every CLI run in the tests (in-process and subprocesses) goes to a
+# fresh folder, never to the user's cache; tests of the cache itself set their own folder.
+os.environ["MGASSIST_CACHE_DIR"] = tempfile.mkdtemp(prefix="mgassist-test-cache-")
+os.environ.pop("MGASSIST_NO_CACHE", None)
 
 
 @pytest.fixture(scope="session")

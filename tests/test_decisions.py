@@ -127,7 +127,7 @@ def run(request: pytest.FixtureRequest, assess: Callable[..., Any]) -> Run:
     """Assess a raw patient through the engine or the CLI; the JSON-shaped result."""
     if request.param == "engine":
         def through_engine(raw: Raw) -> Out:
-            out: Out = assess(**raw).model_dump(mode="json")
+            out: Out = assess(**raw).to_dict()
             return out
         return through_engine
     cli_run: Run = request.getfixturevalue("fast_cli_json")
@@ -1040,7 +1040,7 @@ RENAL_ROW = {"magnaspartate-smpc", "nice-esuom4-2013", "msd-hypermagnesemia"}
 def test_finding_cites_spec_references(
     assess: Callable[..., Any], fid: str, raw: Raw, cites: set[str]
 ) -> None:
-    f = finding(assess(**raw).model_dump(mode="json"), fid)
+    f = finding(assess(**raw).to_dict(), fid)
     assert cites <= set(f["citations"]), f"missing {cites - set(f['citations'])}"
 
 
@@ -1051,12 +1051,12 @@ def test_finding_cites_spec_references(
     pytest.param("renal-function-required", {"mg": "0.6 mmol/L"}, id="function-required"),
 ])
 def test_renal_findings_cite_the_renal_row(assess: Callable[..., Any], fid: str, raw: Raw) -> None:
-    f = finding(assess(**raw).model_dump(mode="json"), fid)
+    f = finding(assess(**raw).to_dict(), fid)
     assert set(f["citations"]) & RENAL_ROW
 
 
 def test_regimen_and_monitoring_cite_spec_references(assess: Callable[..., Any]) -> None:
-    out = assess(**low()).model_dump(mode="json")
+    out = assess(**low()).to_dict()
     # regimen 12 -> 24 mmol/day: kora; "at night": nightingale; side effects: NICE, IOM
     assert {"kora-smpc-mgcitrate", "nightingale2006-bsg", "nice-esuom4-2013",
             "iom1997-dri"} <= set(out["regimen"]["citations"])

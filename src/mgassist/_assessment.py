@@ -2,13 +2,20 @@
 
 Field names are the JSON contract of clinical-spec.md ("Output"); add fields, never rename.
 Amounts carry their unit in the field name. ``SCHEMA_VERSION`` changes when the shape does.
+JSON keys follow the field order below.
+
+These are frozen standard-library dataclasses, not pydantic models: a one-shot ``assess``
+must not pay for importing pydantic (it would double the start-up time). orjson serializes
+them directly; ``mgassist schema output`` derives the JSON Schema from these same classes
+through pydantic, which is imported only there.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+import orjson
 
 from ._contract import CrclMethod, DoseBasis, Severity, Status, WeightBasis
 
@@ -27,21 +34,19 @@ __all__ = [
 SCHEMA_VERSION = "1.0"
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Finding(_Out):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
     """A rule that fired."""
 
     id: str
     severity: Severity
     message: str
-    details: list[str] = []
+    details: list[str] = field(default_factory=list)
     citations: list[str]
 
 
-class Alternative(_Out):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Alternative:
     """The better-tolerated salt, as a daily range (elemental and salt amounts)."""
 
     product: str
@@ -55,7 +60,8 @@ class Alternative(_Out):
     citations: list[str]
 
 
-class Regimen(_Out):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Regimen:
     """What to give, when, and never above what. Doses are null when the sources give none."""
 
     product: str
@@ -76,17 +82,19 @@ class Regimen(_Out):
     citations: list[str]
 
 
-class Monitoring(_Out):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Monitoring:
     """The monitoring plan, with the reasons to monitor this patient more often."""
 
     schedule: list[str]
     more_often_because: list[str]
     more_often_text: str
     citations: list[str]
-    basis_notes: list[str] = []
+    basis_notes: list[str] = field(default_factory=list)
 
 
-class Derived(_Out):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Derived:
     """Values in canonical units, and how creatinine clearance was obtained."""
 
     mg_mmol_l: float | None = None
@@ -104,10 +112,11 @@ class Derived(_Out):
     crcl_weight_kg: float | None = None
     crcl_cockcroft_gault_ml_min: float | None = None
     current_dose_mmol_per_day: float | None = None
-    notes: list[str] = []
+    notes: list[str] = field(default_factory=list)
 
 
-class ReferenceOut(_Out):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferenceOut:
     """A cited reference, numbered in order of first citation."""
 
     number: int
@@ -119,7 +128,8 @@ class ReferenceOut(_Out):
     caveat: str | None = None
 
 
-class RulesIdentity(_Out):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RulesIdentity:
     """Which rule set produced the assessment."""
 
     version: str
@@ -127,7 +137,8 @@ class RulesIdentity(_Out):
     source: str
 
 
-class Assessment(_Out):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Assessment:
     """The whole answer for one patient."""
 
     schema_version: str = SCHEMA_VERSION
@@ -143,3 +154,16 @@ class Assessment(_Out):
     references: dict[str, ReferenceOut]
     rules: RulesIdentity
     disclaimer: str
+
+    def to_json(self, *, indent: bool = False) -> str:
+        """The JSON contract: one object (``indent``: two spaces, as ``assess --json`` prints)."""
+        return self.to_json_bytes(indent=indent).decode()
+
+    def to_json_bytes(self, *, indent: bool = False) -> bytes:
+        """As ``to_json``, UTF-8 encoded (what batch writes)."""
+        return orjson.dumps(self, option=orjson.OPT_INDENT_2 if indent else 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object as Python values (enums as their strings)."""
+        data: dict[str, Any] = orjson.loads(self.to_json_bytes())
+        return data

@@ -133,7 +133,7 @@ def interview(
     typer.echo("", err=True)
     _show(assessment, loaded, as_json=as_json)
     if save is not None:
-        write_atomically(save, assessment.model_dump_json(indent=2) + "\n")
+        write_atomically(save, assessment.to_json(indent=True) + "\n")
         typer.echo(f"Saved the JSON assessment to {save}.", err=True)
     extra = (["--json"] if as_json else []) + (["--rules", str(rules)] if rules else [])
     typer.echo(f"The same assessment in one command:\n  {done.command(extra)}", err=True)
@@ -141,7 +141,7 @@ def interview(
 
 def _show(assessment: Any, loaded: Any, *, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(assessment.model_dump_json(indent=2) + "\n")
+        sys.stdout.write(assessment.to_json(indent=True) + "\n")
         sys.stdout.flush()
         return
     from ._render import render_report
@@ -217,10 +217,10 @@ def rules_validate(
 
 
 def _load(path: Path | None, *, as_json: bool) -> Any:
-    from ._rules_loader import load_rules
+    from ._rules_cache import load_cached
 
     try:
-        return load_rules(path)
+        return load_cached(path)
     except RulesErrors as exc:
         for error in exc.errors:
             typer.echo(f"error: {error}", err=True)

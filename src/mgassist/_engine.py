@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from ._assessment import (
@@ -86,7 +86,7 @@ def evaluate_patient(patient: Patient, rules: RuleSet) -> Assessment:
                                 citations=list(rule.cite)))
     if step is not None and step.severity is not None:
         # A step may escalate its finding: "Mg unknown" is a warning, but critical when urgent.
-        findings = [f.model_copy(update={"severity": step.severity}) if f.id == step.finding
+        findings = [replace(f, severity=step.severity) if f.id == step.finding
                     else f for f in findings]
     findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
     fired = {f.id for f in findings}

@@ -12,25 +12,22 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 from ._contract import Condition, Indication, MedClass, Sex, Symptom, WeightBasis
 from ._errors import InputError, InputErrors
 from ._fields import FIELDS, FieldSpec
-from ._rules_loader import normalize_term
-from ._ruleset import QuantityRule, RuleSet
+from ._ruleset import QuantityRule, RuleSet, normalize_term
 from ._units import UnitProblem, convert, dimension_words, parse_amount, quantity
 
 __all__ = ["Measured", "Patient", "parse_patient", "split_items"]
 
 
-class Measured(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Measured:
     """A measured value: as entered (number and unit) and in the canonical unit."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     number: Decimal
     unit: str
@@ -43,10 +40,9 @@ class Measured(BaseModel):
         return f"{self.number} {self.unit}"
 
 
-class Patient(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Patient:
     """One patient, validated: quantities in canonical units, vocabularies as contract ids."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str | None = None
     mg: Measured | None = None
@@ -65,7 +61,7 @@ class Patient(BaseModel):
     current_dose: Measured | None = None
     days_on_dose: Measured | None = None
     crcl_weight: WeightBasis = WeightBasis.AUTO
-    inputs: dict[str, Any] = {}
+    inputs: dict[str, Any] = field(default_factory=dict)
 
 
 _ENUMS: dict[str, Any] = {"meds": MedClass, "conditions": Condition, "symptoms": Symptom,

@@ -13,11 +13,9 @@ A rule set with any error is never returned, so nothing half-loaded is ever used
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from ._contract import VOCABULARIES, DoseBasis, Status
 from ._errors import RulesError, RulesErrors
 from ._regimen import dose_of
 from ._rules_schema import SECTIONS, RuleFile
+from ._rules_source import bundled_rules_path, rule_files, rules_digest
 from ._ruleset import (
     CockcroftGault,
     Detail,
@@ -41,6 +40,7 @@ from ._ruleset import (
     RuleSet,
     Step,
     Vocabulary,
+    normalize_term,
 )
 from ._units import UnitProblem, build_unit_table, convert, quantity
 from ._yaml_source import Located, Path_, read_yaml
@@ -62,18 +62,6 @@ VALUE_PLACEHOLDERS = frozenset(
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
-def bundled_rules_path() -> Path:
-    """The folder of the rule set installed with the package."""
-    return Path(str(resources.files("mgassist.rules")))
-
-
-def rule_files(path: Path) -> list[Path]:
-    """The rule files of a rule set: a single file, or the *.yaml files of a folder."""
-    if path.is_dir():
-        return sorted(p for p in path.glob("*.yaml") if p.is_file())
-    return [path]
-
-
 def load_rules(path: Path | str | None = None) -> RuleSet:
     """Load, validate and compile a rule set; raise RulesErrors listing every problem."""
     root = bundled_rules_path() if path is None else Path(path)
@@ -84,9 +72,7 @@ def load_rules(path: Path | str | None = None) -> RuleSet:
         raise RulesErrors([RulesError(root, None, "no *.yaml rule files in this folder")])
     located: list[Located] = []
     errors: list[RulesError] = []
-    digest = hashlib.sha256()
     for file in files:
-        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
         shown = file if path is not None else Path("rules") / file.name
         try:
             located.append(read_yaml(file, display=shown))
@@ -95,7 +81,7 @@ def load_rules(path: Path | str | None = None) -> RuleSet:
     if errors:
         raise RulesErrors(errors)
     source = "bundled" if path is None else str(root)
-    return _Compiler(located, digest.hexdigest(), source).compile()
+    return _Compiler(located, rules_digest(files), source).compile()
 
 
 @dataclass
@@ -521,11 +507,6 @@ class _Compiler:
         return MonitoringRules(schedule, basis, spec.more_often.text, tuple(reasons),
                                self.cites("monitoring", ("more_often", "cite"),
                                           spec.more_often.cite))
-
-
-def normalize_term(term: str) -> str:
-    """How vocabulary terms are matched: case-insensitive, spaces and underscores as hyphens."""
-    return re.sub(r"[\s_]+", "-", term.strip().lower())
 
 
 def _pydantic_message(err: Any) -> str:

@@ -7,6 +7,7 @@ when the rules loaded, so evaluation never touches pint.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -28,7 +29,13 @@ __all__ = [
     "RuleSet",
     "Step",
     "Vocabulary",
+    "normalize_term",
 ]
+
+
+def normalize_term(term: str) -> str:
+    """How vocabulary terms are matched: case-insensitive, spaces and underscores as hyphens."""
+    return re.sub(r"[\s_]+", "-", term.strip().lower())
 
 
 @dataclass(frozen=True)
