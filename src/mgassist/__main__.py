@@ -1,5 +1,5 @@
 """``python -m mgassist``: the same as the ``mgassist`` command."""
 
-from ._cli import main
+from ._entry import main
 
 main()

@@ -12,17 +12,16 @@ Exit codes (a contract, also printed by --help):
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 
-from ._errors import InputError, InputErrors, RulesErrors
+from ._errors import InputError, RulesErrors
 from ._fields import FIELDS
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "run_app"]
 
 EXIT_HELP = (
     "Exit codes: 0 assessment produced (any status); 2 invalid input or arguments; "
@@ -84,15 +83,12 @@ def assess(
            "conditions": condition or [], "symptoms": symptom or [], "indication": indication,
            "current_dose": current_dose, "days_on_dose": days_on_dose,
            "crcl_weight": crcl_weight}
-    from ._engine import evaluate_patient
-    from ._patient import parse_patient
+    from ._commands import run_assess
 
-    loaded = _load(rules, as_json=as_json)
-    try:
-        patient = parse_patient({k_: v for k_, v in raw.items() if v is not None}, loaded)
-    except InputErrors as exc:
-        _input_failure(exc.errors, as_json=as_json)
-    _show(evaluate_patient(patient, loaded), loaded, as_json=as_json)
+    code = run_assess({k_: v for k_, v in raw.items() if v is not None}, rules_path=rules,
+                      as_json=as_json)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command(epilog=EXIT_HELP + " Interview only: 1 end of input (Ctrl-D); 130 Ctrl-C.")
@@ -107,6 +103,7 @@ def interview(
 
     Example: mgassist interview --save assessment.json
     """
+    from ._commands import show
     from ._engine import evaluate_patient
     from ._files import check_writable, write_atomically
     from ._interview import TerminalPrompter, run_interview, stdin_is_terminal
@@ -131,22 +128,12 @@ def interview(
         raise typer.Exit(1) from None
     assessment = evaluate_patient(done.patient, loaded)
     typer.echo("", err=True)
-    _show(assessment, loaded, as_json=as_json)
+    show(assessment, loaded, as_json=as_json)
     if save is not None:
         write_atomically(save, assessment.to_json(indent=True) + "\n")
         typer.echo(f"Saved the JSON assessment to {save}.", err=True)
     extra = (["--json"] if as_json else []) + (["--rules", str(rules)] if rules else [])
     typer.echo(f"The same assessment in one command:\n  {done.command(extra)}", err=True)
-
-
-def _show(assessment: Any, loaded: Any, *, as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(assessment.to_json(indent=True) + "\n")
-        sys.stdout.flush()
-        return
-    from ._render import render_report
-
-    render_report(assessment, loaded)
 
 
 @app.command()
@@ -217,30 +204,22 @@ def rules_validate(
 
 
 def _load(path: Path | None, *, as_json: bool) -> Any:
-    from ._rules_cache import load_cached
+    from ._commands import load_or_report
 
-    try:
-        return load_cached(path)
-    except RulesErrors as exc:
-        for error in exc.errors:
-            typer.echo(f"error: {error}", err=True)
-        if as_json:
-            errors = [{"field": "rules", "message": str(e)} for e in exc.errors]
-            typer.echo(json.dumps({"error": errors[0], "errors": errors}, ensure_ascii=False))
-        raise typer.Exit(2) from None
+    loaded = load_or_report(path, as_json=as_json)
+    if isinstance(loaded, int):
+        raise typer.Exit(loaded)
+    return loaded
 
 
 def _input_failure(errors: tuple[InputError, ...] | list[InputError], *, as_json: bool) -> NoReturn:
-    for error in errors:
-        typer.echo(f"error: {error}", err=True)
-    if as_json:
-        typer.echo(json.dumps({"error": errors[0].as_json(),
-                               "errors": [e.as_json() for e in errors]}, ensure_ascii=False))
-    raise typer.Exit(2)
+    from ._commands import report_input_errors
+
+    raise typer.Exit(report_input_errors(errors, as_json=as_json))
 
 
-def main() -> None:
-    """Console entry point: run the app; never let a traceback reach the user."""
+def run_app() -> int:
+    """Run the typer application on sys.argv; usage errors become exit 2 (JSON with --json)."""
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: unknown option, missing value...
@@ -253,19 +232,15 @@ def main() -> None:
             field = getattr(getattr(exc, "param", None), "name", None) or "arguments"
             sys.stdout.write(json.dumps({"error": {"field": field,
                                                    "message": exc.format_message()}}) + "\n")
-        raise SystemExit(exc.exit_code) from None
+        return int(exc.exit_code)
     except typer.Abort:
         sys.stderr.write("interrupted\n")
-        raise SystemExit(130) from None
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        raise SystemExit(130) from None
-    except Exception as exc:  # a bug: say so in one line, without locals or patient data
-        if os.environ.get("MGASSIST_DEBUG"):
-            raise
-        sys.stderr.write(f"mgassist: internal error ({type(exc).__name__}); please report it. "
-                         "Set MGASSIST_DEBUG=1 to see details.\n")
-        raise SystemExit(3) from None
-    raise SystemExit(code if isinstance(code, int) else 0)
+        return 130
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    """Console entry point (see ``_entry.main``)."""
+    from ._entry import main as entry
+
+    entry()

@@ -1,0 +1,83 @@
+"""The ``mgassist`` console entry point: never a traceback, and a quick path for scripts.
+
+A plain one-shot ``mgassist assess --flag value ... [--json]`` is parsed here, from the same
+FIELDS table that declares typer's options, and run without importing typer. Anything else
+(help, another command, an unknown or malformed option, a value that starts with ``-``) goes
+to the typer application, which owns every usage message. tests/test_entry.py checks that both
+paths give the same output and exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._fields import FIELDS
+
+__all__ = ["main", "quick_assess_args"]
+
+_FLAGS = {spec.flag: spec for spec in FIELDS if spec.name != "id"}
+
+
+def quick_assess_args(argv: Sequence[str]) -> tuple[dict[str, Any], Path | None, bool] | None:
+    """``(raw fields, --rules, --json)`` for a plain assess command line, else None."""
+    if not argv or argv[0] != "assess":
+        return None
+    given: dict[str, Any] = {}
+    rules: Path | None = None
+    as_json = False
+    rest = list(argv[1:])
+    while rest:
+        word = rest.pop(0)
+        if word == "--json":
+            as_json = True
+            continue
+        flag, has_value, value = word.partition("=")
+        if flag != "--rules" and flag not in _FLAGS:
+            return None
+        if not has_value:
+            if not rest:
+                return None
+            value = rest.pop(0)
+        if value.startswith("-"):
+            return None
+        if flag == "--rules":
+            rules = Path(value)
+            continue
+        spec = _FLAGS[flag]
+        if spec.kind == "list":
+            given.setdefault(spec.name, []).append(value)
+        else:
+            given[spec.name] = value  # as click does: the last one wins
+    raw = {spec.name: given[spec.name] for spec in FIELDS if spec.name in given}
+    return raw, rules, as_json
+
+
+def main() -> None:
+    """Run one command; map every failure to an exit code and at most one line."""
+    try:
+        quick = quick_assess_args(sys.argv[1:])
+        if quick is None:
+            from ._cli import run_app
+
+            code = run_app()
+        else:
+            from ._commands import run_assess
+
+            raw, rules, as_json = quick
+            code = run_assess(raw, rules_path=rules, as_json=as_json)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
+    except Exception as exc:  # a bug: say so in one line, without locals or patient data
+        if os.environ.get("MGASSIST_DEBUG"):
+            raise
+        sys.stderr.write(f"mgassist: internal error ({type(exc).__name__}); please report it. "
+                         "Set MGASSIST_DEBUG=1 to see details.\n")
+        raise SystemExit(3) from None
+    raise SystemExit(code)

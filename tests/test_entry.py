@@ -1,0 +1,109 @@
+"""The entry point's quick path for ``assess`` gives exactly what the typer command gives:
+same stdout, same stderr, same exit code, for valid, invalid and odd command lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mgassist import RuleSet, _entry
+from mgassist._entry import quick_assess_args
+
+VALUES = {
+    "--mg": ["0.6 mmol/L", "1.5mg/dL", "0.6", "1.3 mEq/L", "", "9 mmol/L", "0.6 mmol"],
+    "--crcl": ["80 mL/min", "25 mL/min", "15 mL/min", "80"],
+    "--k": ["3.1 mmol/L", "3.5 mEq/L"],
+    "--creatinine": ["1.1 mg/dL", "97 umol/L"],
+    "--age": ["70", "15", "abc"],
+    "--sex": ["female", "m", "x"],
+    "--weight": ["70 kg", "154 lb"],
+    "--height": ["170 cm", "65 in"],
+    "--med": ["furosemide", "ppi", "omeprazole; doxycycline", "aspirin"],
+    "--condition": ["chronic-diarrhea", "volume depletion"],
+    "--symptom": ["seizure", "cramps"],
+    "--indication": ["muscle-cramps", "migraine"],
+    "--current-dose": ["12 mmol/day", "600 mg/day"],
+    "--days-on-dose": ["10", "20"],
+    "--crcl-weight": ["ideal", "actual", "bogus"],
+}
+ODD = ["--json", "--help", "--nope", "-x", "--mg=0.7 mmol/L", "--json=1", "--mg", "extra"]
+
+
+@pytest.fixture(autouse=True)
+def _bundled_rules_loaded_once(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mgassist import _rules_loader
+
+    original = _rules_loader.load_rules
+    monkeypatch.setattr(_rules_loader, "load_rules",
+                        lambda path=None: rules if path is None else original(path))
+    monkeypatch.setenv("MGASSIST_NO_CACHE", "1")
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str], *, quick: bool
+        ) -> tuple[int, str, str]:
+    code = 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.argv", ["mgassist", *argv])
+        if not quick:
+            patch.setattr(_entry, "quick_assess_args", lambda _argv: None)
+        capsys.readouterr()
+        try:
+            _entry.main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0
+        out, err = capsys.readouterr()
+    return code, out, err
+
+
+def both(argv: list[str], capsys: Any) -> tuple[int, str, str]:
+    quick = run(argv, capsys, quick=True)
+    typer_path = run(argv, capsys, quick=False)
+    assert quick == typer_path, argv
+    return quick
+
+
+@pytest.mark.parametrize("argv", [
+    ["assess", "--mg", "0.6 mmol/L", "--crcl", "80 mL/min", "--json"],
+    ["assess", "--mg", "0.6 mmol/L", "--crcl", "80 mL/min"],
+    ["assess", "--json", "--mg=1.5mg/dL", "--med", "furosemide", "--med", "ppi",
+     "--crcl=45 mL/min"],
+    ["assess", "--mg", "0.6", "--json"],
+    ["assess", "--mg", "0.6", "--age", "abc", "--json"],
+    ["assess", "--mg", "0.6 mmol/L", "--mg", "0.9 mmol/L", "--crcl", "80 mL/min", "--json"],
+    ["assess", "--mg", "", "--json"],
+    ["assess", "--json"],
+    ["assess", "--rules", "/nonexistent/rules", "--mg", "0.6 mmol/L", "--json"],
+])
+def test_quick_path_equals_typer_path(argv: list[str], capsys: Any) -> None:
+    code, out, err = both(argv, capsys)
+    assert code in (0, 2)
+    assert "Traceback" not in err
+
+
+def test_quick_path_is_taken_for_plain_assess_and_not_otherwise() -> None:
+    parsed = quick_assess_args(["assess", "--crcl", "80 mL/min", "--med", "a", "--mg=0.6 mmol/L",
+                                "--med", "b", "--json"])
+    assert parsed is not None
+    raw, rules, as_json = parsed
+    assert list(raw) == ["mg", "crcl", "meds"]  # FIELDS order, as the typer command builds it
+    assert raw["meds"] == ["a", "b"] and rules is None and as_json
+    for argv in (["assess", "--help"], ["assess", "--nope", "1"], ["assess", "--mg"],
+                 ["assess", "--mg", "-1 mmol/L"], ["assess", "x"], ["interview"], [],
+                 ["assess", "--json=1"], ["vocab"]):
+        assert quick_assess_args(argv) is None, argv
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(st.one_of(
+    st.sampled_from(sorted(VALUES)).flatmap(
+        lambda flag: st.sampled_from(VALUES[flag]).map(lambda value: [flag, value])),
+    st.sampled_from(ODD).map(lambda word: [word])), max_size=7))
+def test_generated_command_lines_agree(pieces: list[list[str]], capsys: Any) -> None:
+    argv = ["assess", *(word for piece in pieces for word in piece)]
+    code, _, err = both(argv, capsys)
+    assert code in (0, 2)
+    assert "Traceback" not in err
