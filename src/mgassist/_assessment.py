@@ -32,11 +32,17 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "1.0"
+# Read by pydantic only when `mgassist schema output` derives the JSON Schema: every key is
+# always present in the output (so all are required), and no other key may appear.
+_SCHEMA_CONFIG: dict[str, Any] = {"json_schema_serialization_defaults_required": True,
+                                  "extra": "forbid"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     """A rule that fired."""
+
+    __pydantic_config__ = _SCHEMA_CONFIG
 
     id: str
     severity: Severity
@@ -48,6 +54,8 @@ class Finding:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Alternative:
     """The better-tolerated salt, as a daily range (elemental and salt amounts)."""
+
+    __pydantic_config__ = _SCHEMA_CONFIG
 
     product: str
     elemental_mg_per_day_min: float
@@ -63,6 +71,8 @@ class Alternative:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Regimen:
     """What to give, when, and never above what. Doses are null when the sources give none."""
+
+    __pydantic_config__ = _SCHEMA_CONFIG
 
     product: str
     product_id: str
@@ -86,6 +96,8 @@ class Regimen:
 class Monitoring:
     """The monitoring plan, with the reasons to monitor this patient more often."""
 
+    __pydantic_config__ = _SCHEMA_CONFIG
+
     schedule: list[str]
     more_often_because: list[str]
     more_often_text: str
@@ -96,6 +108,8 @@ class Monitoring:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Derived:
     """Values in canonical units, and how creatinine clearance was obtained."""
+
+    __pydantic_config__ = _SCHEMA_CONFIG
 
     mg_mmol_l: float | None = None
     k_mmol_l: float | None = None
@@ -119,6 +133,8 @@ class Derived:
 class ReferenceOut:
     """A cited reference, numbered in order of first citation."""
 
+    __pydantic_config__ = _SCHEMA_CONFIG
+
     number: int
     citation: str
     doi: str | None = None
@@ -132,6 +148,8 @@ class ReferenceOut:
 class RulesIdentity:
     """Which rule set produced the assessment."""
 
+    __pydantic_config__ = _SCHEMA_CONFIG
+
     version: str
     sha256: str
     source: str
@@ -140,6 +158,8 @@ class RulesIdentity:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Assessment:
     """The whole answer for one patient."""
+
+    __pydantic_config__ = _SCHEMA_CONFIG
 
     schema_version: str = SCHEMA_VERSION
     id: str | None = None

@@ -136,6 +136,54 @@ def interview(
     typer.echo(f"The same assessment in one command:\n  {done.command(extra)}", err=True)
 
 
+@app.command(epilog="Exit codes: 0 every record assessed; 1 some records had errors (each has "
+                    "an error line, all lines were written); 2 unusable arguments or input; "
+                    "3 internal error.")
+def batch(
+    source: Annotated[str, typer.Argument(
+        metavar="INPUT", help="JSON Lines (.jsonl) or CSV (.csv) file of patients, or - for "
+        "standard input", show_default=False)],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="write the JSON Lines here (atomically) instead of stdout",
+        show_default=False, metavar="FILE")] = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="auto (from the suffix, else the first character), jsonl or csv")
+    ] = "auto",
+    rules: RulesOption = None,
+) -> None:
+    """Assess many patients: one JSON line out per input record, in input order.
+
+    Keys (JSON) or columns (CSV) are the assess fields in snake_case (mg, crcl, current_dose,
+    meds...); several meds in one CSV cell are separated by ';'. A record that cannot be
+    assessed gets an error line naming the field, and the others go on.
+
+    Example: mgassist batch ward.csv --output assessments.jsonl
+    """
+    from ._commands import run_batch
+
+    code = run_batch(source, output=output, fmt=fmt, rules_path=rules)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def schema(
+    which: Annotated[str, typer.Argument(
+        metavar="input|output", help="input: a patient record; output: an assessment")],
+) -> None:
+    """Print the JSON Schema of a patient record (input) or of an assessment (output).
+
+    Example: mgassist schema output > assessment.schema.json
+    """
+    from ._schemas import input_schema, output_schema
+
+    schemas = {"input": input_schema, "output": output_schema}
+    if which not in schemas:
+        _input_failure([InputError("schema", which, "is not a schema", "input or output")],
+                       as_json=False)
+    typer.echo(json.dumps(schemas[which](), indent=2, ensure_ascii=False))
+
+
 @app.command()
 def vocab(
     kind: Annotated[str | None, typer.Argument(

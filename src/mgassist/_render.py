@@ -9,6 +9,7 @@ text and the JSON can never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import IO, Any
 
 from ._assessment import Assessment, Regimen
@@ -16,7 +17,7 @@ from ._contract import Severity, Status
 from ._fields import field_label
 from ._ruleset import RuleSet
 
-__all__ = ["HEADLINES", "render_report"]
+__all__ = ["HEADLINES", "progress_bar", "render_report"]
 
 HEADLINES: dict[Status, tuple[str, str]] = {
     Status.URGENT: ("URGENT", "assess now - this is not an oral-supplement decision"),
@@ -233,3 +234,21 @@ def _footer(assessment: Assessment) -> Any:
                 style="dim")
     text.append(assessment.disclaimer, style="italic")
     return text
+
+
+def progress_bar(total_bytes: int) -> Callable[[int | None], None]:
+    """A progress bar on stderr; call it with the bytes read so far, and with None to end."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    progress = Progress("assessing", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                        console=Console(stderr=True), transient=True)
+    task = progress.add_task("batch", total=total_bytes)
+    progress.start()
+
+    def update(done: int | None) -> None:
+        if done is None:
+            progress.stop()
+        else:
+            progress.update(task, completed=done)
+    return update
