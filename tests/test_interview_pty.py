@@ -123,7 +123,7 @@ def test_piped_stdin_is_refused_instead_of_hanging(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.startswith("error: interview asks its questions at a terminal")
-    assert "mgassist assess" in done.stderr
+    assert "mgassist assess" in done.stderr and "mgassist batch FILE" in done.stderr
 
 
 def test_json_redirected_to_a_file_keeps_questions_on_the_terminal(tmp_path: Path) -> None:

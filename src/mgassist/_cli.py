@@ -110,8 +110,9 @@ def interview(
 
     if not stdin_is_terminal():
         typer.echo("error: interview asks its questions at a terminal, and stdin is not one. "
-                   "From a script, use `mgassist assess` with flags (see "
-                   "`mgassist assess --help`), and --json for JSON.", err=True)
+                   "From a script, use `mgassist assess` with flags for one patient (see "
+                   "`mgassist assess --help`; --json for JSON), or `mgassist batch FILE` "
+                   "for many.", err=True)
         raise typer.Exit(2)
     problem = check_writable("save", save) if save is not None else None
     if problem is not None:
