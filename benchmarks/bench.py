@@ -1,0 +1,420 @@
+"""Benchmark of `mgassist batch` (throughput, peak memory) and of `mgassist assess` startup.
+
+Measures, on synthetic patients generated deterministically (random.Random(seed)) as JSON Lines
+with mixed units, mixed quantity forms, every decision status and ~1 % deliberately invalid
+records (bare number, unknown medication, a line that is not JSON):
+  1. throughput: wall time of one `mgassist batch IN --output OUT` over --records patients,
+     pinned to one CPU where the OS allows, startup included; records/s; checks that OUT has
+     one line per record and prints the status distribution (error lines included);
+  2. memory: peak RSS of that one batch process for --records and --large patients, measured by
+     a tiny wrapper process (RUSAGE_CHILDREN), and the ratio large/small. Target: flat (<= 1.10);
+  3. startup: paired median wall time of `mgassist assess --mg "0.6 mmol/L" --crcl "80 mL/min"
+     --json` against `python -c "import typer"`, after one warm-up of each. Target: <= 1.5x.
+The peak RSS of a child includes its wrapper's memory up to exec (about 12 MB): that floor is
+measured and printed too. --verify N parses and evaluates the first N generated records
+in-process (mgassist's API) and reports those accepted or rejected other than as intended.
+Prints figures and asserts nothing (machines are noisy). Unix only (resource module).
+
+Usage: python benchmarks/bench.py [--records 100000] [--large 1000000 | --no-large] [--runs 9]
+       [--seed 1] [--mgassist "CMD ..."] [--workdir DIR] [--verify N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import itertools
+import json
+import os
+import platform
+import random
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+STATUSES = ("supplement", "supplement-with-caution", "do-not-supplement", "contraindicated",
+            "urgent", "insufficient-data", "out-of-scope")
+# Medications as drug names (20) or class ids (8): about 70 % of the meds given are drug names
+DRUGS = ("furosemide", "bumetanide", "torsemide", "hydrochlorothiazide", "chlorthalidone",
+         "indapamide", "omeprazole", "esomeprazole", "pantoprazole", "lansoprazole", "gentamicin",
+         "tobramycin", "tacrolimus", "cyclosporine", "doxycycline", "minocycline",
+         "ciprofloxacin", "levofloxacin", "alendronate", "risedronate")
+MED_CLASSES = ("loop-diuretic", "thiazide-diuretic", "ppi", "aminoglycoside",
+               "calcineurin-inhibitor", "tetracycline", "fluoroquinolone", "bisphosphonate")
+CONDITIONS = ("chronic-diarrhea", "short-bowel-syndrome", "malabsorption", "high-output-stoma",
+              "alcohol-use-disorder", "diabetes", "inflammatory-bowel-disease", "hyperthyroidism",
+              "volume-depletion")
+MILD_SYMPTOMS = ("cramps", "spasm", "twitching", "paresthesia", "fatigue", "weakness", "nausea")
+URGENT_SYMPTOMS = ("tetany", "seizure", "arrhythmia")
+HYPERMG_SYMPTOMS = ("hyporeflexia", "hypotension", "respiratory-depression", "confusion")
+INDICATIONS = ("neck-spasm", "muscle-cramps", "back-pain", "neuropathic-pain", "migraine",
+               "documented-hypomagnesemia", "other")
+SCENARIOS: dict[str, tuple[float, tuple[float, float] | None]] = {
+    # name: (weight in %, Mg range in mmol/L or None for no Mg); the status aimed at
+    "normal-mg": (30.0, (0.70, 1.05)),       # do-not-supplement (contraindicated if CrCl < 20)
+    "low-mg": (45.0, (0.50, 0.69)),          # supplement, with caution or contraindicated
+    "severe-low-mg": (3.0, (0.20, 0.49)),    # urgent
+    "symptomatic": (2.0, (0.50, 0.69)),      # urgent: with tetany, seizure or arrhythmia
+    "high-mg": (5.0, (1.06, 2.5)),           # contraindicated
+    "no-mg": (5.0, None),                    # insufficient-data (urgent with tetany...)
+    "no-renal": (5.0, (0.50, 0.69)),         # insufficient-data: CrCl not derivable
+    "hypermg-suspect": (1.5, (1.06, 2.5)),   # urgent: on a supplement, hyporeflexia...
+    "child": (1.5, (0.50, 1.05)),            # out-of-scope
+}
+# How mg, ca, ... may be written: (unit, factor from the canonical unit, decimals)
+MG_UNITS = (("mmol/L", 1.0, 2), ("mg/dL", 2.4305, 1), ("mEq/L", 2.0, 1))
+CA_UNITS = (("mmol/L", 1.0, 2), ("mg/dL", 4.0078, 1))
+K_UNITS = (("mmol/L", 1.0, 1), ("mEq/L", 1.0, 1))
+CREATININE_UNITS = (("mg/dL", 1.0, 2), ("umol/L", 88.4, 0))
+CRCL_UNITS = (("mL/min", 1.0, 0),)
+WEIGHT_UNITS = (("kg", 1.0, 1), ("lb", 2.20462, 0))
+HEIGHT_UNITS = (("cm", 1.0, 0), ("in", 1 / 2.54, 0), ("m", 0.01, 2))
+DOSE_UNITS = (("mmol/day", 1.0, 1), ("mg/day", 24.305, 0))
+INVALID_FRACTION = 0.01
+CHUNK = 10_000  # records per generator stream (and per generating process at a time)
+# Runs one command, then prints its wall time and peak RSS (KB) as JSON: only that process
+# tree's memory is counted, never the benchmark's own or another run's.
+WRAPPER = """\
+import json, resource, subprocess, sys, time
+with open(sys.argv[1], "wb") as out, open(sys.argv[2], "wb") as err:
+    start = time.perf_counter()
+    try:
+        rc = subprocess.run(sys.argv[3:], stdout=out, stderr=err).returncode
+    except OSError as exc:  # the command cannot be started
+        rc = 127
+        err.write(str(exc).encode())
+    wall = time.perf_counter() - start
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"rc": rc, "wall_s": wall,
+                  "peak_rss_kb": rss // 1024 if sys.platform == "darwin" else rss}))
+"""
+
+
+class Generator:
+    """Synthetic patients from one seeded random stream (a fast subset of random.Random)."""
+
+    def __init__(self, seed: int) -> None:
+        self.random = random.Random(seed).random
+        self.names = list(SCENARIOS)
+        self.cumulative = list(itertools.accumulate(w for w, _ in SCENARIOS.values()))
+
+    def pick(self, seq: Sequence[T]) -> T:
+        return seq[int(self.random() * len(seq))]
+
+    def between(self, low: float, high: float) -> float:
+        return low + (high - low) * self.random()
+
+    def chance(self, p: float) -> bool:
+        return self.random() < p
+
+    def qty(self, canonical: float, units: tuple[tuple[str, float, int], ...]) -> Any:
+        """One quantity in a random accepted unit, as text or as {"value", "unit"}."""
+        unit, factor, decimals = self.pick(units)
+        number = round(canonical * factor, decimals) if decimals else round(canonical * factor)
+        if self.chance(0.5):
+            return {"value": number, "unit": unit}
+        return f"{number} {unit.lower() if self.chance(0.1) else unit}"
+
+    def distinct(self, seq: Sequence[str], most: int) -> list[str]:
+        return list(dict.fromkeys(self.pick(seq) for _ in range(1 + int(self.random() * most))))
+
+    def listed(self, items: list[str]) -> Any:
+        """A list field as a JSON list or as one "a; b" string."""
+        return items if self.chance(0.6) else "; ".join(items)
+
+    def renal(self, rec: dict[str, Any], age: int, complete: bool) -> None:
+        """Reported CrCl (about half) or Cockcroft-Gault inputs (made incomplete if asked)."""
+        r = self.random()  # CrCl bands: < 20, 20-30, 30-60, >= 60 mL/min
+        crcl = self.between(*((5, 19.5) if r < 0.08 else (20, 29.5) if r < 0.16 else
+                              (30, 59.5) if r < 0.40 else (60, 140)))
+        if complete and self.chance(0.5):
+            rec["crcl"] = self.qty(crcl, CRCL_UNITS)
+            return
+        sex = self.pick(("female", "male"))
+        weight = self.between(45, 120) if age >= 18 else self.between(22, 60)
+        creatinine = (140 - age) * weight / (72 * crcl) * (0.85 if sex == "female" else 1.0)
+        rec["creatinine"] = self.qty(min(max(creatinine, 0.3), 15.0), CREATININE_UNITS)
+        rec["sex"] = sex if self.chance(0.9) else sex[0].upper()
+        rec["weight"] = self.qty(weight, WEIGHT_UNITS)
+        if self.chance(0.6):
+            rec["height"] = self.qty(self.between(150, 195), HEIGHT_UNITS)
+        if not complete:  # drop one input Cockcroft-Gault cannot do without
+            del rec[self.pick(("creatinine", "weight", "sex"))]
+
+    def patient(self, index: int) -> dict[str, Any]:
+        """One valid synthetic patient (keys and units as in clinical-spec.md)."""
+        scenario = self.names[bisect.bisect(self.cumulative, self.random() * self.cumulative[-1])]
+        age = 3 + int(self.random() * 15) if scenario == "child" else 18 + int(self.random() * 78)
+        rec: dict[str, Any] = {"id": f"p{index:07d}", "age": age if self.chance(0.9) else str(age)}
+        mg_range = SCENARIOS[scenario][1]
+        if mg_range and not (scenario == "hypermg-suspect" and self.chance(0.3)):
+            rec["mg"] = self.qty(self.between(*mg_range), MG_UNITS)
+        if self.chance(0.85):
+            rec["k"] = self.qty(self.between(2.6, 5.2), K_UNITS)
+        if self.chance(0.5):
+            rec["ca"] = self.qty(self.between(1.9, 2.7), CA_UNITS)
+        self.renal(rec, age, complete=scenario != "no-renal")
+        if self.chance(0.6):
+            rec["meds"] = self.listed(self.distinct(DRUGS + MED_CLASSES, 3))
+        if self.chance(0.4):
+            rec["conditions"] = self.listed(self.distinct(CONDITIONS, 2))
+        symptoms = self.distinct(MILD_SYMPTOMS, 2) if self.chance(0.3) else []
+        if scenario == "symptomatic" or (scenario == "no-mg" and self.chance(0.2)):
+            symptoms.append(self.pick(URGENT_SYMPTOMS))
+        if scenario == "hypermg-suspect":
+            symptoms.append(self.pick(HYPERMG_SYMPTOMS))
+        if symptoms:
+            rec["symptoms"] = self.listed(symptoms)
+        if self.chance(0.75):
+            rec["indication"] = self.pick(INDICATIONS)
+        if scenario == "hypermg-suspect" or self.chance(0.25):
+            rec["current_dose"] = self.qty(self.pick((6.0, 12.0, 24.0, 36.0)), DOSE_UNITS)
+            rec["days_on_dose"] = int(self.random() * 400)
+        return rec
+
+    def line(self, index: int) -> tuple[str, bool]:
+        """One JSON Lines record and whether it is valid (about 1 % deliberately are not)."""
+        rec = self.patient(index)
+        if self.random() >= INVALID_FRACTION:
+            return json.dumps(rec), True
+        kind = self.pick(("bare-number", "unknown-med", "not-json"))
+        if kind == "bare-number":
+            rec["mg"] = 0.62  # units are never guessed
+        elif kind == "unknown-med":
+            rec["meds"] = ["furosemide", "warfarin"]  # not a known medication
+        else:
+            return json.dumps(rec)[:-1], False  # the closing brace is lost
+        return json.dumps(rec), False
+
+
+def _chunk(job: tuple[int, int, int]) -> list[tuple[str, bool]]:
+    seed, start, count = job
+    gen = Generator(seed * 1_000_003 + start // CHUNK)  # one stream per chunk, any CPU count
+    return [gen.line(start + i) for i in range(count)]
+
+
+def records(seed: int, total: int) -> Iterator[tuple[str, bool]]:
+    """The first `total` records of seed's data set, made on all CPUs, in order."""
+    jobs = [(seed, start, min(CHUNK, total - start)) for start in range(0, total, CHUNK)]
+    with ProcessPoolExecutor() as pool:
+        for chunk in pool.map(_chunk, jobs):
+            yield from chunk
+
+
+def generate(sizes: dict[Path, int], seed: int) -> dict[Path, int]:
+    """Write the files in one pass (each a prefix of the largest); invalid records per file."""
+    invalid = dict.fromkeys(sizes, 0)
+    handles = {path: path.open("w", encoding="utf-8") for path in sizes}
+    try:
+        for i, (line, valid) in enumerate(records(seed, max(sizes.values()))):
+            for path, handle in handles.items():
+                if i < sizes[path]:
+                    handle.write(line + "\n")
+                    invalid[path] += not valid
+    finally:
+        for handle in handles.values():
+            handle.close()
+    return invalid
+
+
+def _pinning() -> tuple[list[str], Callable[[], None] | None, str]:
+    """A command prefix or a preexec_fn that pins a process (and its children) to one CPU."""
+    if hasattr(os, "sched_setaffinity"):
+        cpu = max(os.sched_getaffinity(0))
+        return [], lambda: os.sched_setaffinity(0, {cpu}), f"pinned to CPU {cpu}"
+    if shutil.which("taskset"):
+        return ["taskset", "-c", "0"], None, "pinned to CPU 0 (taskset)"
+    return [], None, "not pinned (no CPU affinity on this OS)"
+
+
+def wrapped(cmd: list[str], out: Path, workdir: Path) -> dict[str, Any]:
+    """Run cmd pinned, through the wrapper: rc, wall time (startup included), peak RSS (KB)."""
+    prefix, preexec, _ = _pinning()
+    proc = subprocess.run([*prefix, sys.executable, "-c", WRAPPER, f"{out}.stdout",
+                           f"{out}.stderr", *cmd], capture_output=True, text=True,
+                          preexec_fn=preexec, check=True, cwd=workdir)
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def read_output(path: Path, statuses: bool) -> tuple[int, Counter[str]]:
+    """Lines of a batch output and, if asked, the status of each ("error" for an error line)."""
+    lines, counts = 0, Counter[str]()
+    if not path.exists():
+        return lines, counts
+    with path.open("rb") as handle:
+        for raw in handle:
+            lines += 1
+            if statuses:
+                try:
+                    obj = json.loads(raw)
+                except ValueError:
+                    obj = {"status": "unreadable"}
+                obj = obj if isinstance(obj, dict) else {}
+                counts["error" if "error" in obj else str(obj.get("status", "other"))] += 1
+    return lines, counts
+
+
+def verify(seed: int, sample: int) -> dict[str, Any]:
+    """Check the generator in-process: parse and evaluate its first `sample` records."""
+    from mgassist import InputErrors, evaluate, load_rules, parse_patient
+
+    rules, counts, wrong = load_rules(), Counter[str](), 0
+    for line, valid in records(seed, sample):
+        try:
+            counts[evaluate(parse_patient(json.loads(line), rules), rules).status.value] += 1
+            accepted = True
+        except (ValueError, InputErrors):  # not JSON / an invalid field
+            counts["error"] += 1
+            accepted = False
+        wrong += accepted != valid
+    return {"records": sample, "statuses": dict(counts.most_common()),
+            "accepted_not_as_intended": wrong}
+
+
+def measure(mgassist: list[str], src: Path, count: int, invalid: int, *,
+            statuses: bool, keep: bool) -> dict[str, Any]:
+    """Run batch over src once: timing, peak RSS, output lines and (if asked) the statuses."""
+    out = src.with_name(src.stem + "-out.jsonl")
+    print(f"running batch over {count} records...", file=sys.stderr, flush=True)
+    result = wrapped([*mgassist, "batch", str(src), "--output", str(out)], out, src.parent)
+    if result["rc"] not in (0, 1):  # 1: some records had errors, as intended here
+        tail = Path(f"{out}.stderr").read_text(errors="replace")[-600:]
+        print(f"warning: batch exited {result['rc']}; stderr ends with:\n{tail}", file=sys.stderr)
+    result.update(records=count, invalid=invalid, records_per_s=count / result["wall_s"])
+    result["output_lines"], counts = read_output(out, statuses)
+    order = [*STATUSES, *sorted(set(counts) - set(STATUSES))]
+    result["statuses"] = {key: counts[key] for key in order if counts[key]}
+    if not keep:
+        out.unlink(missing_ok=True)  # outputs can be large
+    return result
+
+
+def _time(cmd: list[str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    rc = subprocess.run(cmd, capture_output=True).returncode
+    return time.perf_counter() - start, rc
+
+
+def startup(mgassist: list[str], runs: int) -> dict[str, Any]:
+    """Paired medians of assess --json and import typer, after one warm-up of each."""
+    assess = [*mgassist, "assess", "--mg", "0.6 mmol/L", "--crcl", "80 mL/min", "--json"]
+    typer = [sys.executable, "-c", "import typer"]
+    warm_rc = _time(assess)[1], _time(typer)[1]
+    pairs = [(_time(assess), _time(typer)) for _ in range(runs)]
+    a = statistics.median(p[0][0] for p in pairs)
+    t = statistics.median(p[1][0] for p in pairs)
+    rcs = sorted({warm_rc[0], *(p[0][1] for p in pairs)})
+    return {"runs": runs, "warm_up": "one run of each, not counted", "assess_median_s": a,
+            "import_typer_median_s": t, "ratio": a / t, "assess_exit_codes": rcs}
+
+
+def machine() -> dict[str, Any]:
+    cpu = None
+    try:
+        cpu = next((line.split(":", 1)[1].strip() for line in
+                    Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")), None)
+    except OSError:
+        pass
+    return {"python": f"{platform.python_implementation()} {platform.python_version()}",
+            "platform": platform.platform(), "machine": platform.machine(), "cpu": cpu,
+            "cpus": os.cpu_count(), "pinning": _pinning()[2]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--records", type=int, default=100_000, help="records for throughput")
+    p.add_argument("--large", type=int, default=1_000_000, help="records for the memory ratio")
+    p.add_argument("--no-large", action="store_true", help="skip the large memory run")
+    p.add_argument("--runs", type=int, default=9, help="paired startup runs (0: skip)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--mgassist", help='command to run instead of mgassist, e.g. "python x.py"')
+    p.add_argument("--workdir", type=Path, help="keep the data and outputs here (default: temp)")
+    p.add_argument("--verify", type=int, default=0, metavar="N",
+                   help="also parse+evaluate the first N records in-process (imports mgassist)")
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    args = p.parse_args(argv)
+    exe = shutil.which("mgassist")
+    mgassist = shlex.split(args.mgassist) if args.mgassist else \
+        [exe] if exe else [sys.executable, "-m", "mgassist"]
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="mgassist-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    small, large = workdir / f"patients-{args.records}.jsonl", workdir / "patients-large.jsonl"
+    sizes = {small: args.records} if args.no_large else {small: args.records, large: args.large}
+    keep = args.workdir is not None
+    report: dict[str, Any] = {**machine(), "command": mgassist, "seed": args.seed}
+    try:
+        start = time.perf_counter()
+        invalid = generate(sizes, args.seed)
+        report["generation_s"] = time.perf_counter() - start
+        print(f"generated {', '.join(map(str, sizes.values()))} records in "
+              f"{report['generation_s']:.1f} s", file=sys.stderr)
+        # A child's peak RSS includes its wrapper's memory up to exec: measure that floor.
+        true = shutil.which("true")
+        report["rss_floor_kb"] = wrapped([true] if true else [sys.executable, "-c", ""],
+                                         workdir / "floor", workdir)["peak_rss_kb"]
+        if args.verify:
+            report["verify"] = verify(args.seed, args.verify)
+        run = measure(mgassist, small, args.records, invalid[small], statuses=True,
+                      keep=keep)
+        report["throughput"] = run
+        if not args.no_large:
+            big = measure(mgassist, large, args.large, invalid[large], statuses=False,
+                          keep=keep)
+            report["large"] = big
+            report["rss_ratio"] = big["peak_rss_kb"] / run["peak_rss_kb"]
+        if args.runs > 0:
+            report["startup"] = startup(mgassist, args.runs)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(json.dumps(report, indent=1) if args.json else render(report))
+
+
+def render(r: dict[str, Any]) -> str:
+    t = r["throughput"]
+    ok = "ok" if t["output_lines"] == t["records"] else "MISMATCH"
+    lines = [f"{r['python']} on {r['platform']} ({r['machine']}, {r['cpus']} CPUs)",
+             f"cpu: {r['cpu'] or 'unknown'}; batch {r['pinning']}",
+             f"command: {shlex.join(r['command'])}; seed {r['seed']}",
+             f"batch {t['records']} records ({t['invalid']} deliberately invalid): "
+             f"{t['wall_s']:.2f} s, {t['records_per_s']:,.0f} records/s (startup included), "
+             f"exit {t['rc']}",
+             f"  output lines {t['output_lines']} ({ok}); statuses: "
+             + (", ".join(f"{k} {v}" for k, v in t["statuses"].items()) or "none"),
+             f"  peak RSS {t['peak_rss_kb'] / 1024:.1f} MiB (measurement floor: the wrapper's "
+             f"{r['rss_floor_kb'] / 1024:.1f} MiB)"]
+    if "large" in r:
+        g = r["large"]
+        ok = "ok" if g["output_lines"] == g["records"] else "MISMATCH"
+        lines += [f"batch {g['records']} records: {g['wall_s']:.2f} s, "
+                  f"{g['records_per_s']:,.0f} records/s, exit {g['rc']}, output lines "
+                  f"{g['output_lines']} ({ok}); peak RSS {g['peak_rss_kb'] / 1024:.1f} MiB",
+                  f"  peak RSS ratio large/small {r['rss_ratio']:.2f} (target <= 1.10)"]
+    if "verify" in r:
+        v = r["verify"]
+        lines.append(f"in-process check of {v['records']} records: {v['statuses']}; "
+                     f"records accepted or rejected not as intended: "
+                     f"{v['accepted_not_as_intended']}")
+    if "startup" in r:
+        s = r["startup"]
+        lines.append(f"startup ({s['runs']} paired runs after one warm-up of each): assess --json "
+                     f"median {s['assess_median_s']:.3f} s; import typer median "
+                     f"{s['import_typer_median_s']:.3f} s; ratio {s['ratio']:.2f}x "
+                     f"(target <= 1.5x); assess exit codes {s['assess_exit_codes']}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
