@@ -286,3 +286,33 @@ def test_input_schema_accepts_the_spec_forms_and_rejects_a_bare_number() -> None
     assert not validator.is_valid({"mg": 0.6})
     assert not validator.is_valid({"magnesium": "0.6 mmol/L"})
     assert not validator.is_valid({"k": {"value": 3.1}})
+
+
+# --- batch's caches never change an answer ---------------------------------------------------
+
+_SHARED: dict[str, Any] = {}
+
+
+@settings(max_examples=300, deadline=None)
+@given(patient=patients, limit=st.sampled_from([2, 50_000]))
+def test_decision_cache_and_parse_memo_never_change_an_answer(
+        patient: dict[str, Any], limit: int, rules: RuleSet) -> None:
+    from mgassist import InputErrors, evaluate, parse_patient
+    from mgassist._engine import DecisionCache
+
+    if f"cache-{limit}" not in _SHARED:  # shared across examples, as in one batch run
+        _SHARED[f"cache-{limit}"] = DecisionCache(rules, limit=limit)
+    cache = _SHARED[f"cache-{limit}"]
+    memo = _SHARED.setdefault("memo", {})
+    try:
+        plain = parse_patient(patient, rules)
+    except InputErrors as exc:
+        with pytest.raises(InputErrors) as again:
+            parse_patient(patient, rules, memo=memo)
+        assert [str(e) for e in again.value.errors] == [str(e) for e in exc.errors]
+        return
+    remembered = parse_patient(patient, rules, memo=memo)
+    assert remembered == plain
+    expected = evaluate(plain, rules).to_json()
+    assert evaluate(remembered, rules, cache=cache).to_json() == expected
+    assert evaluate(remembered, rules, cache=cache).to_json() == expected  # from the cache

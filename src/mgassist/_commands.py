@@ -90,7 +90,7 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
     """Assess every record of ``source`` (a path or ``-``); 0 all assessed, 1 some errors,
     2 unusable arguments. Output lines are written as records are read (streaming)."""
     from ._batch import BatchInputError, Format, assess_lines, detect_format, records
-    from ._engine import evaluate_patient
+    from ._engine import DecisionCache, evaluate_patient
     from ._files import AtomicWriter, check_writable
     from ._patient import parse_patient
 
@@ -120,8 +120,12 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
             return rules
         chosen = Format(fmt) if fmt != "auto" else detect_format(source, stream.peek(64))
 
+        cache = DecisionCache(rules)
+        memo: dict[Any, Any] = {}
+
         def assess(raw: dict[str, Any]) -> bytes:
-            return evaluate_patient(parse_patient(raw, rules), rules).to_json_bytes()
+            patient = parse_patient(raw, rules, memo=memo)
+            return evaluate_patient(patient, rules, cache=cache).to_json_bytes()
 
         lines = assess_lines(records(stream, chosen), assess)
         progress = _progress(stream, size)

@@ -29,6 +29,7 @@ __all__ = [
     "NumberFact",
     "SomeOf",
     "Threshold",
+    "compare",
     "evaluate",
 ]
 
@@ -148,7 +149,7 @@ def evaluate(cond: Condition, facts: Facts, matched: list[str] | None = None) ->
     """Evaluate ``cond``; append the vocabulary ids that made list tests true to ``matched``."""
     match cond:
         case Compare(fact, op, threshold):
-            return _compare(facts.numbers.get(fact), op, threshold)
+            return compare(facts.numbers.get(fact), op, threshold)
         case Known(fact, expected):
             return (fact in facts.numbers) == expected
         case SomeOf(fact, ids, negated):
@@ -187,7 +188,8 @@ def evaluate(cond: Condition, facts: Facts, matched: list[str] | None = None) ->
     raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover - closed union
 
 
-def _compare(value: NumberFact | None, op: Op, threshold: Threshold) -> bool | None:
+def compare(value: NumberFact | None, op: Op, threshold: Threshold) -> bool | None:
+    """``value op threshold``, with the boundary rule; None when the value is unknown."""
     if value is None:
         return None
     left: Decimal | float

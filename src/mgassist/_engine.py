@@ -12,7 +12,7 @@ Order of work, as clinical-spec.md "Decision" orders it:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -22,16 +22,28 @@ from ._assessment import (
     Finding,
     Monitoring,
     ReferenceOut,
+    Regimen,
     RulesIdentity,
 )
-from ._conditions import Compare, Facts, NumberFact, evaluate
+from ._conditions import (
+    All,
+    Any_,
+    Compare,
+    Condition,
+    Facts,
+    Is,
+    Not,
+    NumberFact,
+    compare,
+    evaluate,
+)
 from ._contract import CrclMethod, Severity, Status
 from ._crcl import CrclEstimate, cockcroft_gault
 from ._patient import Measured, Patient
 from ._regimen import choose_regimen
 from ._ruleset import RuleSet, Step
 
-__all__ = ["DISCLAIMER", "evaluate_patient"]
+__all__ = ["DISCLAIMER", "DecisionCache", "evaluate_patient"]
 
 DISCLAIMER = (
     "mgassist supports, and does not replace, clinical judgement. Check every recommendation "
@@ -51,8 +63,12 @@ class _Renal:
     missing: tuple[str, ...]
 
 
-def evaluate_patient(patient: Patient, rules: RuleSet) -> Assessment:
-    """Assess one validated patient against a loaded rule set."""
+def evaluate_patient(patient: Patient, rules: RuleSet, *,
+                     cache: DecisionCache | None = None) -> Assessment:
+    """Assess one validated patient against a loaded rule set.
+
+    ``cache`` (batch): reuse the rule outcomes of an earlier patient with the same decision
+    signature; the answer is identical with or without it (tests/test_batch.py checks)."""
     renal = _renal(patient, rules)
     numbers = _numbers(patient, rules, renal)
     lists = {
@@ -64,6 +80,64 @@ def evaluate_patient(patient: Patient, rules: RuleSet) -> Assessment:
         "indication": patient.indication.value if patient.indication else None,
         "sex": patient.sex.value if patient.sex else None,
     }
+    cg_cited = renal.method is CrclMethod.COCKCROFT_GAULT or renal.estimate is not None
+    if cache is None:
+        outcome = _outcome(rules, numbers, lists, singles, cg_cited)
+    else:
+        outcome = cache.outcome(numbers, lists, singles, cg_cited)
+    texts = _Texts(rules, numbers, renal, outcome.risk_labels)
+    findings = [Finding(id=f.id, severity=f.severity, message=texts.render(f.message, f.matched),
+                        details=[texts.render(text, matched) for text, matched in f.details],
+                        citations=list(f.citations))
+                for f in outcome.findings]
+    step = outcome.step
+    return Assessment(
+        id=patient.id,
+        status=outcome.status,
+        status_reason=texts.render(step.reason, outcome.reason_matched) if step else
+        "No decision step applied to these inputs: this is a gap in the rule set. Review "
+        "manually; no regimen is given.",
+        decided_by=step.id if step else "none",
+        findings=findings,
+        regimen=outcome.regimen,
+        monitoring=outcome.monitoring,
+        derived=_derived(patient, renal),
+        inputs=dict(patient.inputs),
+        references=dict(outcome.references),
+        rules=RulesIdentity(version=rules.version, sha256=rules.sha256, source=rules.source),
+        disclaimer=DISCLAIMER,
+    )
+
+
+@dataclass(frozen=True)
+class _Fired:
+    """A finding that fired, before its texts are filled for the patient."""
+
+    id: str
+    severity: Severity
+    message: str
+    matched: tuple[str, ...]
+    details: tuple[tuple[str, tuple[str, ...]], ...]
+    citations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What the rules decided, independent of how the patient's values are printed."""
+
+    step: Step | None
+    status: Status
+    reason_matched: tuple[str, ...]
+    risk_labels: tuple[str, ...]
+    findings: tuple[_Fired, ...]
+    regimen: Regimen | None
+    monitoring: Monitoring | None
+    references: Mapping[str, ReferenceOut]
+
+
+def _outcome(rules: RuleSet, numbers: Mapping[str, NumberFact],
+             lists: Mapping[str, frozenset[str]], singles: Mapping[str, str | None],
+             cg_cited: bool) -> _Outcome:
     base = Facts(numbers, {**lists, "risk_factors": frozenset()}, singles)
     risk_labels: list[str] = []
     present: set[str] = set()
@@ -73,17 +147,14 @@ def evaluate_patient(patient: Patient, rules: RuleSet) -> Assessment:
             present.add(factor.id)
             risk_labels.append(_with_matched(factor.label, matched, rules))
     facts = Facts(numbers, {**lists, "risk_factors": frozenset(present)}, singles)
-    texts = _Texts(rules, numbers, renal, risk_labels)
 
     step = _decide(rules.steps, facts)
     status = step.status if step else Status.INSUFFICIENT_DATA
     decided = Facts(numbers, facts.lists, {**singles, "status": status.value})
-    findings = _findings(rules, decided, texts)
+    findings = _findings(rules, decided)
     if step is not None and step.finding not in {f.id for f in findings}:
         rule = rules.findings[step.finding]
-        findings.append(Finding(id=rule.id, severity=rule.severity,
-                                message=texts.render(rule.message, []),
-                                citations=list(rule.cite)))
+        findings.append(_Fired(rule.id, rule.severity, rule.message, (), (), rule.cite))
     if step is not None and step.severity is not None:
         # A step may escalate its finding: "Mg unknown" is a warning, but critical when urgent.
         findings = [replace(f, severity=step.severity) if f.id == step.finding
@@ -99,24 +170,62 @@ def evaluate_patient(patient: Patient, rules: RuleSet) -> Assessment:
                                       else [])
     if monitoring is not None:
         cited += monitoring.citations
-    if renal.method is CrclMethod.COCKCROFT_GAULT or renal.estimate is not None:
+    if cg_cited:
         cited += list(rules.cockcroft_gault.cite)
-    return Assessment(
-        id=patient.id,
-        status=status,
-        status_reason=texts.render(step.reason, _step_matched(step, decided)) if step else
-        "No decision step applied to these inputs: this is a gap in the rule set. Review "
-        "manually; no regimen is given.",
-        decided_by=step.id if step else "none",
-        findings=findings,
-        regimen=regimen,
-        monitoring=monitoring,
-        derived=_derived(patient, renal),
-        inputs=dict(patient.inputs),
-        references=_references(rules, cited),
-        rules=RulesIdentity(version=rules.version, sha256=rules.sha256, source=rules.source),
-        disclaimer=DISCLAIMER,
-    )
+    return _Outcome(step, status, tuple(_step_matched(step, decided)) if step else (),
+                    tuple(risk_labels), tuple(findings), regimen, monitoring,
+                    _references(rules, cited))
+
+
+class DecisionCache:
+    """Rule outcomes by decision signature, for assessing many patients (batch).
+
+    The signature holds everything a condition can see: the result of every number comparison
+    in the rule set (after the boundary rule), which numbers are known, the vocabulary lists
+    and single choices, and whether Cockcroft-Gault is cited. Two patients with the same
+    signature get the same outcome from the rules; only the printed values differ.
+    """
+
+    def __init__(self, rules: RuleSet, *, limit: int = 50_000) -> None:
+        self._rules = rules
+        self._compares = tuple(_compares(rules))
+        self._entries: dict[tuple[object, ...], _Outcome] = {}
+        self._limit = limit
+
+    def outcome(self, numbers: Mapping[str, NumberFact], lists: Mapping[str, frozenset[str]],
+                singles: Mapping[str, str | None], cg_cited: bool) -> _Outcome:
+        """The outcome for these facts, computed once per distinct signature."""
+        key = (tuple(compare(numbers.get(c.fact), c.op, c.threshold) for c in self._compares),
+               frozenset(numbers), tuple(lists.values()), tuple(singles.values()), cg_cited)
+        found = self._entries.get(key)
+        if found is None:
+            if len(self._entries) >= self._limit:  # memory stays bounded on any input
+                self._entries.clear()
+            found = _outcome(self._rules, numbers, lists, singles, cg_cited)
+            self._entries[key] = found
+        return found
+
+
+def _compares(rules: RuleSet) -> Iterator[Compare]:
+    seen: set[tuple[str, str, int]] = set()
+    roots: list[Condition | None] = [*rules.predicates.values(),
+                                     *(step.when for step in rules.steps),
+                                     *(factor.when for factor in rules.risk_factors),
+                                     *(reason.when for reason in rules.monitoring.reasons)]
+    for rule in rules.findings.values():
+        roots += [rule.when, *(detail.when for detail in rule.details)]
+    stack = [root for root in roots if root is not None]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Compare):
+            key = (node.fact, node.op, id(node.threshold))
+            if key not in seen:
+                seen.add(key)
+                yield node
+        elif isinstance(node, All | Any_):
+            stack.extend(node.parts)
+        elif isinstance(node, Not | Is):
+            stack.append(node.part)
 
 
 def _decide(steps: tuple[Step, ...], facts: Facts) -> Step | None:
@@ -132,7 +241,7 @@ def _step_matched(step: Step, facts: Facts) -> list[str]:
     return matched
 
 
-def _findings(rules: RuleSet, facts: Facts, texts: _Texts) -> list[Finding]:
+def _findings(rules: RuleSet, facts: Facts) -> list[_Fired]:
     out = []
     for rule in rules.findings.values():
         matched: list[str] = []
@@ -143,11 +252,10 @@ def _findings(rules: RuleSet, facts: Facts, texts: _Texts) -> list[Finding]:
         for detail in rule.details:
             detail_matched: list[str] = []
             if detail.when is None or evaluate(detail.when, facts, detail_matched) is True:
-                details.append(texts.render(detail.text, detail_matched))
+                details.append((detail.text, tuple(detail_matched)))
                 cites += [c for c in detail.cite if c not in cites]
-        out.append(Finding(id=rule.id, severity=rule.severity,
-                           message=texts.render(rule.message, matched), details=details,
-                           citations=cites))
+        out.append(_Fired(rule.id, rule.severity, rule.message, tuple(matched), tuple(details),
+                          tuple(cites)))
     return out
 
 
@@ -226,7 +334,7 @@ class _Texts:
     """Fills the placeholders of rule texts for one patient."""
 
     def __init__(self, rules: RuleSet, numbers: Mapping[str, NumberFact], renal: _Renal,
-                 risk_labels: list[str]) -> None:
+                 risk_labels: Sequence[str]) -> None:
         self.rules = rules
         self.values = {name: fact.text for name, fact in numbers.items()}
         if renal.crcl is not None:
@@ -235,7 +343,7 @@ class _Texts:
             self.values["crcl_derived"] = f"{renal.estimate.ml_min} mL/min"
         self.values["risk_factors"] = "; ".join(risk_labels)
 
-    def render(self, text: str, matched: list[str]) -> str:
+    def render(self, text: str, matched: Sequence[str]) -> str:
         labels = [self.rules.vocabulary.label_of(item) for item in dict.fromkeys(matched)]
 
         def fill(m: re.Match[str]) -> str:

@@ -71,8 +71,12 @@ _ALIASES = {"female": "female", "f": "female", "woman": "female", "male": "male"
             "man": "male"}
 
 
-def parse_patient(raw: Mapping[str, Any], rules: RuleSet) -> Patient:
-    """Validate ``raw`` (keys as in the spec; empty values mean "not given")."""
+def parse_patient(raw: Mapping[str, Any], rules: RuleSet, *,
+                  memo: dict[Any, Any] | None = None) -> Patient:
+    """Validate ``raw`` (keys as in the spec; empty values mean "not given").
+
+    ``memo`` (batch): a dict kept across calls with the same rules, remembering each field's
+    parse of a text value, so the many repeats of "0.62 mmol/L" in a file are read once."""
     errors: list[InputError] = []
     by_key = {key: spec for spec in FIELDS for key in spec.keys}
     values: dict[str, Any] = {}
@@ -96,10 +100,23 @@ def parse_patient(raw: Mapping[str, Any], rules: RuleSet) -> Patient:
     for spec in FIELDS:
         if spec.name not in inputs:
             continue
-        try:
-            values[spec.name] = _parse_field(spec, inputs[spec.name], rules)
-        except InputError as exc:
-            errors.append(exc)
+        value = inputs[spec.name]
+        memo_key = _memo_key(spec.name, value) if memo is not None else None
+        if memo_key is not None and memo is not None and memo_key in memo:
+            result = memo[memo_key]
+        else:
+            try:
+                result = _parse_field(spec, value, rules)
+            except InputError as exc:
+                result = exc
+            if memo_key is not None and memo is not None:
+                if len(memo) >= _MEMO_LIMIT:  # bounded: memory stays flat on any input
+                    memo.clear()
+                memo[memo_key] = result
+        if isinstance(result, InputError):
+            errors.append(result)
+        else:
+            values[spec.name] = result
     basis = values.get("crcl_weight", WeightBasis.AUTO)
     if basis in (WeightBasis.IDEAL, WeightBasis.ADJUSTED) and "height" not in values:
         errors.append(InputError("crcl_weight", basis.value, "needs a height (--height)",
@@ -107,6 +124,17 @@ def parse_patient(raw: Mapping[str, Any], rules: RuleSet) -> Patient:
     if errors:
         raise InputErrors(errors)
     return Patient(**values, inputs=_jsonable(inputs))
+
+
+_MEMO_LIMIT = 100_000
+
+
+def _memo_key(name: str, value: Any) -> tuple[str, Any] | None:
+    if isinstance(value, str):
+        return (name, value)
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return (name, tuple(value))
+    return None
 
 
 def _parse_field(spec: FieldSpec, value: Any, rules: RuleSet) -> Any:
