@@ -186,7 +186,7 @@ class DecisionCache:
     signature get the same outcome from the rules; only the printed values differ.
     """
 
-    def __init__(self, rules: RuleSet, *, limit: int = 50_000) -> None:
+    def __init__(self, rules: RuleSet, *, limit: int = 4096) -> None:
         self._rules = rules
         self._compares = tuple(_compares(rules))
         self._entries: dict[tuple[object, ...], _Outcome] = {}

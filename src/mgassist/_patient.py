@@ -126,7 +126,7 @@ def parse_patient(raw: Mapping[str, Any], rules: RuleSet, *,
     return Patient(**values, inputs=_jsonable(inputs))
 
 
-_MEMO_LIMIT = 100_000
+_MEMO_LIMIT = 20_000
 
 
 def _memo_key(name: str, value: Any) -> tuple[str, Any] | None:
