@@ -200,12 +200,12 @@ def vocab(
     if kind is not None and kind not in kinds:
         _input_failure([InputError("kind", kind, "is not a vocabulary", ", ".join(kinds))],
                        as_json=False)
+    from ._questions import vocabulary_lines
+
     for name in [kind] if kind else kinds:
         typer.echo(f"{name}:")
-        for item, label in loaded.vocabulary.labels[name].items():
-            others = loaded.vocabulary.synonyms(name, item)
-            extra = f"  (also: {', '.join(others)})" if others else ""
-            typer.echo(f"  {item:28} {label}{extra}")
+        for line in vocabulary_lines(loaded, name):
+            typer.echo(f"  {line}")
 
 
 @app.command()

@@ -36,18 +36,8 @@ def check_writable(field: str, path: Path) -> InputError | None:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` (UTF-8) through a temporary file and a rename."""
-    folder = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    with AtomicWriter(path) as stream:
+        stream.write(text.encode("utf-8"))
 
 
 class AtomicWriter:

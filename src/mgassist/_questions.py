@@ -40,6 +40,7 @@ __all__ = [
     "pending",
     "questions",
     "summary",
+    "vocabulary_lines",
 ]
 
 TAKES_MAGNESIUM = "takes_magnesium"
@@ -170,10 +171,15 @@ def listing(question: Question, rules: RuleSet) -> tuple[str, ...]:
                 f"plausible: {rule.minimum_text} to {rule.maximum_text}")
     if spec is None or spec.vocabulary is None:
         return (f"accepted: {question.accepts}",)
+    return vocabulary_lines(rules, spec.vocabulary)
+
+
+def vocabulary_lines(rules: RuleSet, kind: str) -> tuple[str, ...]:
+    """One line per id of a vocabulary: the id, its label and the other names it accepts."""
     lines = []
-    for item, label in rules.vocabulary.labels[spec.vocabulary].items():
-        others = rules.vocabulary.synonyms(spec.vocabulary, item)
-        also = f" (also: {', '.join(others)})" if others else ""
+    for item, label in rules.vocabulary.labels[kind].items():
+        others = rules.vocabulary.synonyms(kind, item)
+        also = f"  (also: {', '.join(others)})" if others else ""
         lines.append(f"{item:28} {label}{also}")
     return tuple(lines)
 

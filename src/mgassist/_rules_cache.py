@@ -25,7 +25,6 @@ import importlib.util
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 
 from ._rules_source import bundled_rules_path, rule_files, rules_digest
@@ -131,23 +130,16 @@ def _read(entry: Path, digest: str, source: str) -> RuleSet | None:
 
 
 def _write(folder: Path, entry: Path, rules: RuleSet) -> None:
+    from ._files import AtomicWriter  # only on a miss: a hit never writes
+
     payload = pickle.dumps(rules, protocol=pickle.HIGHEST_PROTOCOL)
-    data = _MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
-    temporary = None
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".rules-", suffix=".tmp", dir=folder)
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, entry)
-        temporary = None
+        with AtomicWriter(entry) as stream:
+            stream.write(_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
         _prune(folder)
     except OSError:
         pass  # no cache, only slower
-    finally:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
 
 
 def _prune(folder: Path) -> None:
