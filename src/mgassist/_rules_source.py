@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 __all__ = ["bundled_rules_path", "rule_files", "rules_digest"]
 
 
 def bundled_rules_path() -> Path:
-    """The folder of the rule set installed with the package."""
+    """The folder of the rule set installed with the package.
+
+    Found through the import system's spec (cheap), not importlib.resources, which imports
+    zipfile and tempfile: a cost on every one-shot start. The package is never zipped (its rule
+    files are read by path), but importlib.resources stays the fallback for an unusual finder.
+    """
+    spec = importlib.util.find_spec("mgassist.rules")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    if len(locations) == 1 and Path(locations[0]).is_dir():
+        return Path(locations[0])
+    from importlib import resources
+
     return Path(str(resources.files("mgassist.rules")))
 
 
