@@ -72,6 +72,10 @@ def assess(
     days_on_dose: Annotated[str | None, _opt("days_on_dose")] = None,
     crcl_weight: Annotated[str | None, _opt("crcl_weight")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the assessment as JSON")] = False,
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="after the report, trace every rule in evaluation order: fired or "
+        "not and why, with the values, thresholds and comparisons (with --json: an "
+        "\"explain\" array)")] = False,
     rules: RulesOption = None,
 ) -> None:
     """Assess one patient: decision, findings, regimen, monitoring and references.
@@ -86,7 +90,7 @@ def assess(
     from ._commands import run_assess
 
     code = run_assess({k_: v for k_, v in raw.items() if v is not None}, rules_path=rules,
-                      as_json=as_json)
+                      as_json=as_json, explain=explain)
     if code:
         raise typer.Exit(code)
 
@@ -250,6 +254,54 @@ def rules_validate(
     typer.echo(f"ok: rules {loaded.version} ({loaded.source}), sha256 {loaded.sha256}: "
                f"{len(loaded.steps)} steps, {len(loaded.findings)} findings, "
                f"{len(loaded.thresholds)} thresholds, {len(loaded.references)} references")
+
+
+@rules_app.command("test", epilog="Exit codes: 0 every case passed (and with --coverage "
+                   "everything was exercised); 1 a case failed or, with --coverage, a rule or "
+                   "threshold boundary was never exercised (unless --warn-uncovered); 2 the "
+                   "rules or the vignette files cannot be used.")
+def rules_test(
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="vignette files or folders (default: the tests/ folder of the rule set)",
+        show_default=False)] = None,
+    rules: RulesOption = None,
+    coverage: Annotated[bool, typer.Option(
+        "--coverage", help="list every rule with the number of cases in which it fired, and "
+        "every threshold with the cases below, at and above it; fail when one is never "
+        "exercised")] = False,
+    warn_uncovered: Annotated[bool, typer.Option(
+        "--warn-uncovered", help="with --coverage: only warn about what was never "
+        "exercised")] = False,
+) -> None:
+    """Run test vignettes (a patient and what the rules must decide) and report each case.
+
+    Example: mgassist rules test --coverage
+    """
+    from ._rules_commands import run_rules_test
+
+    code = run_rules_test(paths or [], rules_path=rules, show_coverage=coverage,
+                          warn_uncovered=warn_uncovered)
+    if code:
+        raise typer.Exit(code)
+
+
+@rules_app.command("show")
+def rules_show(
+    rule_id: Annotated[str | None, typer.Argument(
+        help="a step, finding, risk factor, threshold or predicate id (default: all, as a "
+        "table)", show_default=False)] = None,
+    rules: RulesOption = None,
+) -> None:
+    """Show the rule set as a table (id, when, severity, status, citations), or one rule in
+    full with its references; both with the rule set's version and sha256.
+
+    Example: mgassist rules show correct-mg-before-k
+    """
+    from ._rules_commands import run_rules_show
+
+    code = run_rules_show(rule_id, rules_path=rules)
+    if code:
+        raise typer.Exit(code)
 
 
 def _load(path: Path | None, *, as_json: bool) -> Any:

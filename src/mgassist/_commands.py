@@ -55,8 +55,12 @@ def load_or_report(path: Path | None, *, as_json: bool) -> RuleSet | int:
         return EXIT_INPUT
 
 
-def run_assess(raw: Mapping[str, Any], *, rules_path: Path | None, as_json: bool) -> int:
-    """Assess one patient given as raw fields (keys as in the spec); return the exit code."""
+def run_assess(raw: Mapping[str, Any], *, rules_path: Path | None, as_json: bool,
+               explain: bool = False) -> int:
+    """Assess one patient given as raw fields (keys as in the spec); return the exit code.
+
+    ``explain``: add the trace of every rule (``_trace``), after the report or as the JSON
+    ``explain`` array; without it the trace is never computed."""
     from ._engine import evaluate_patient
     from ._patient import parse_patient
 
@@ -67,7 +71,23 @@ def run_assess(raw: Mapping[str, Any], *, rules_path: Path | None, as_json: bool
         patient = parse_patient(raw, rules)
     except InputErrors as exc:
         return report_input_errors(exc.errors, as_json=as_json)
-    show(evaluate_patient(patient, rules), rules, as_json=as_json)
+    assessment = evaluate_patient(patient, rules)
+    if not explain:
+        show(assessment, rules, as_json=as_json)
+        return 0
+    from ._trace import trace
+
+    entries = trace(patient, rules)
+    if as_json:
+        data = assessment.to_dict()
+        data["explain"] = entries
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    from ._trace_text import trace_lines
+
+    show(assessment, rules, as_json=False)
+    sys.stdout.write("\n".join(trace_lines(entries, version=rules.version,
+                                           sha256=rules.sha256)) + "\n")
     return 0
 
 

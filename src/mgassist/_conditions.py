@@ -9,7 +9,7 @@ fire. Nothing is ever ``eval``-ed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -31,6 +31,8 @@ __all__ = [
     "Threshold",
     "compare",
     "evaluate",
+    "nodes",
+    "operands",
 ]
 
 Op = Literal["below", "at_or_below", "above", "at_or_above"]
@@ -188,17 +190,31 @@ def evaluate(cond: Condition, facts: Facts, matched: list[str] | None = None) ->
     raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover - closed union
 
 
+def nodes(cond: Condition) -> Iterator[Condition]:
+    """``cond`` and every condition inside it, depth first (predicates included)."""
+    yield cond
+    match cond:
+        case All(parts) | Any_(parts):
+            for part in parts:
+                yield from nodes(part)
+        case Not(part) | Is(_, part):
+            yield from nodes(part)
+
+
+def operands(value: NumberFact, threshold: Threshold) -> tuple[Decimal | float,
+                                                                Decimal | float, str | None]:
+    """``(left, right, unit)`` as compared: with the boundary rule, the value as printed and
+    the threshold pre-rounded, both in the unit entered; otherwise both canonical (unit None)."""
+    if value.unit is not None and value.entered is not None and value.unit in threshold.in_unit:
+        return value.entered, threshold.in_unit[value.unit], value.unit
+    return value.canonical, threshold.canonical, None
+
+
 def compare(value: NumberFact | None, op: Op, threshold: Threshold) -> bool | None:
     """``value op threshold``, with the boundary rule; None when the value is unknown."""
     if value is None:
         return None
-    left: Decimal | float
-    right: Decimal | float
-    if value.unit is not None and value.entered is not None and value.unit in threshold.in_unit:
-        # Boundary rule: compare as printed, in the unit entered.
-        left, right = value.entered, threshold.in_unit[value.unit]
-    else:
-        left, right = value.canonical, threshold.canonical
+    left, right, _ = operands(value, threshold)
     if op == "below":
         return left < right
     if op == "at_or_below":

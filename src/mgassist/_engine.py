@@ -12,7 +12,7 @@ Order of work, as clinical-spec.md "Decision" orders it:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -26,13 +26,8 @@ from ._assessment import (
     RulesIdentity,
 )
 from ._conditions import (
-    All,
-    Any_,
     Compare,
-    Condition,
     Facts,
-    Is,
-    Not,
     NumberFact,
     compare,
     evaluate,
@@ -43,7 +38,7 @@ from ._patient import Measured, Patient
 from ._regimen import choose_regimen
 from ._ruleset import RuleSet, Step
 
-__all__ = ["DISCLAIMER", "DecisionCache", "evaluate_patient"]
+__all__ = ["DISCLAIMER", "DecisionCache", "Renal", "evaluate_patient", "patient_facts"]
 
 DISCLAIMER = (
     "mgassist supports, and does not replace, clinical judgement. Check every recommendation "
@@ -55,7 +50,9 @@ _CG_INPUTS = ("creatinine", "age", "sex", "weight")
 
 
 @dataclass(frozen=True)
-class _Renal:
+class Renal:
+    """Renal function as used: CrCl reported or estimated, and the estimate when possible."""
+
     crcl: NumberFact | None
     method: CrclMethod | None
     estimate: CrclEstimate | None
@@ -69,17 +66,7 @@ def evaluate_patient(patient: Patient, rules: RuleSet, *,
 
     ``cache`` (batch): reuse the rule outcomes of an earlier patient with the same decision
     signature; the answer is identical with or without it (tests/test_batch.py checks)."""
-    renal = _renal(patient, rules)
-    numbers = _numbers(patient, rules, renal)
-    lists = {
-        "meds": frozenset(m.value for m in patient.meds),
-        "conditions": frozenset(c.value for c in patient.conditions),
-        "symptoms": frozenset(s.value for s in patient.symptoms),
-    }
-    singles = {
-        "indication": patient.indication.value if patient.indication else None,
-        "sex": patient.sex.value if patient.sex else None,
-    }
+    renal, numbers, lists, singles = patient_facts(patient, rules)
     cg_cited = renal.method is CrclMethod.COCKCROFT_GAULT or renal.estimate is not None
     if cache is None:
         outcome = _outcome(rules, numbers, lists, singles, cg_cited)
@@ -107,6 +94,23 @@ def evaluate_patient(patient: Patient, rules: RuleSet, *,
         rules=RulesIdentity(version=rules.version, sha256=rules.sha256, source=rules.source),
         disclaimer=DISCLAIMER,
     )
+
+
+def patient_facts(patient: Patient, rules: RuleSet) -> tuple[
+        Renal, dict[str, NumberFact], dict[str, frozenset[str]], dict[str, str | None]]:
+    """What the conditions see of a patient: renal function, numbers, lists, single choices
+    (shared by the evaluation and its trace, so both see the same facts)."""
+    renal = _renal(patient, rules)
+    lists = {
+        "meds": frozenset(m.value for m in patient.meds),
+        "conditions": frozenset(c.value for c in patient.conditions),
+        "symptoms": frozenset(s.value for s in patient.symptoms),
+    }
+    singles = {
+        "indication": patient.indication.value if patient.indication else None,
+        "sex": patient.sex.value if patient.sex else None,
+    }
+    return renal, _numbers(patient, rules, renal), lists, singles
 
 
 @dataclass(frozen=True)
@@ -188,7 +192,7 @@ class DecisionCache:
 
     def __init__(self, rules: RuleSet, *, limit: int = 4096) -> None:
         self._rules = rules
-        self._compares = tuple(_compares(rules))
+        self._compares = tuple(rules.compares())
         self._entries: dict[tuple[object, ...], _Outcome] = {}
         self._limit = limit
 
@@ -204,28 +208,6 @@ class DecisionCache:
             found = _outcome(self._rules, numbers, lists, singles, cg_cited)
             self._entries[key] = found
         return found
-
-
-def _compares(rules: RuleSet) -> Iterator[Compare]:
-    seen: set[tuple[str, str, int]] = set()
-    roots: list[Condition | None] = [*rules.predicates.values(),
-                                     *(step.when for step in rules.steps),
-                                     *(factor.when for factor in rules.risk_factors),
-                                     *(reason.when for reason in rules.monitoring.reasons)]
-    for rule in rules.findings.values():
-        roots += [rule.when, *(detail.when for detail in rule.details)]
-    stack = [root for root in roots if root is not None]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Compare):
-            key = (node.fact, node.op, id(node.threshold))
-            if key not in seen:
-                seen.add(key)
-                yield node
-        elif isinstance(node, All | Any_):
-            stack.extend(node.parts)
-        elif isinstance(node, Not | Is):
-            stack.append(node.part)
 
 
 def _decide(steps: tuple[Step, ...], facts: Facts) -> Step | None:
@@ -273,7 +255,7 @@ def _monitoring(rules: RuleSet, facts: Facts) -> Monitoring:
                       basis_notes=list(plan.schedule_basis))
 
 
-def _renal(patient: Patient, rules: RuleSet) -> _Renal:
+def _renal(patient: Patient, rules: RuleSet) -> Renal:
     params = rules.cockcroft_gault
     missing = tuple(name for name in _CG_INPUTS if getattr(patient, name) is None)
     estimate = None
@@ -294,15 +276,15 @@ def _renal(patient: Patient, rules: RuleSet) -> _Renal:
             smaller = min(estimate.ml_min, patient.crcl.canonical)
             if smaller > 0:
                 discrepancy = abs(estimate.ml_min - patient.crcl.canonical) / smaller * 100
-        return _Renal(crcl, CrclMethod.REPORTED, estimate, discrepancy, missing)
+        return Renal(crcl, CrclMethod.REPORTED, estimate, discrepancy, missing)
     if estimate is not None:
         text = f"{estimate.ml_min:.{params.result_decimals}f} mL/min (Cockcroft-Gault)"
-        return _Renal(NumberFact(estimate.ml_min, text), CrclMethod.COCKCROFT_GAULT, estimate,
+        return Renal(NumberFact(estimate.ml_min, text), CrclMethod.COCKCROFT_GAULT, estimate,
                       None, missing)
-    return _Renal(None, None, None, None, missing)
+    return Renal(None, None, None, None, missing)
 
 
-def _numbers(patient: Patient, rules: RuleSet, renal: _Renal) -> dict[str, NumberFact]:
+def _numbers(patient: Patient, rules: RuleSet, renal: Renal) -> dict[str, NumberFact]:
     numbers: dict[str, NumberFact] = {}
     for name in rules.quantities:
         value = getattr(patient, name)
@@ -333,7 +315,7 @@ def _fact(value: Measured, rules: RuleSet, name: str) -> NumberFact:
 class _Texts:
     """Fills the placeholders of rule texts for one patient."""
 
-    def __init__(self, rules: RuleSet, numbers: Mapping[str, NumberFact], renal: _Renal,
+    def __init__(self, rules: RuleSet, numbers: Mapping[str, NumberFact], renal: Renal,
                  risk_labels: Sequence[str]) -> None:
         self.rules = rules
         self.values = {name: fact.text for name, fact in numbers.items()}
@@ -364,7 +346,7 @@ def _with_matched(label: str, matched: list[str], rules: RuleSet) -> str:
     return f"{label} ({', '.join(names)})" if names and names != [label] else label
 
 
-def _derived(patient: Patient, renal: _Renal) -> Derived:
+def _derived(patient: Patient, renal: Renal) -> Derived:
     def canonical(value: Measured | None) -> float | None:
         return None if value is None else round(value.canonical, 4)
     estimate = renal.estimate

@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["InputError", "InputErrors", "MgassistError", "RulesError", "RulesErrors"]
+__all__ = ["InputError", "InputErrors", "MgassistError", "RulesError", "RulesErrors",
+           "pydantic_message"]
 
 
 class MgassistError(Exception):
@@ -72,3 +74,16 @@ class RulesErrors(MgassistError):
     def __init__(self, errors: Sequence[RulesError]) -> None:
         super().__init__("\n".join(str(e) for e in errors))
         self.errors: tuple[RulesError, ...] = tuple(errors)
+
+
+def pydantic_message(err: Any) -> str:
+    """One pydantic validation error of a YAML file (rules, vignettes) as a readable line."""
+    loc = ".".join(str(part) for part in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"{loc}: unknown field {err['loc'][-1]!r} (check the spelling; the file's " \
+               f"header comment shows the allowed fields)"
+    if err["type"] == "missing":
+        return f"{loc}: required field is missing"
+    shown = err.get("input")
+    value = f" (got {shown!r})" if isinstance(shown, str | int | float | bool) else ""
+    return f"{loc}: {err['msg']}{value}"

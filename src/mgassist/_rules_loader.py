@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from ._conditions import Condition, ConditionParser, Threshold
 from ._contract import VOCABULARIES, DoseBasis, Status
-from ._errors import RulesError, RulesErrors
+from ._errors import RulesError, RulesErrors, pydantic_message
 from ._regimen import dose_of
 from ._rules_schema import SECTIONS, RuleFile
 from ._rules_source import bundled_rules_path, rule_files, rules_digest
@@ -167,7 +167,7 @@ class _Compiler:
                 parsed.append((doc, RuleFile.model_validate(doc.data)))
             except ValidationError as exc:
                 for err in exc.errors():
-                    self.errors.append(doc.error(tuple(err["loc"]), _pydantic_message(err)))
+                    self.errors.append(doc.error(tuple(err["loc"]), pydantic_message(err)))
         return parsed
 
     def merge(self, parsed: list[tuple[Located, RuleFile]]) -> dict[str, Any]:
@@ -507,15 +507,3 @@ class _Compiler:
         return MonitoringRules(schedule, basis, spec.more_often.text, tuple(reasons),
                                self.cites("monitoring", ("more_often", "cite"),
                                           spec.more_often.cite))
-
-
-def _pydantic_message(err: Any) -> str:
-    loc = ".".join(str(part) for part in err["loc"])
-    if err["type"] == "extra_forbidden":
-        return f"{loc}: unknown field {err['loc'][-1]!r} (check the spelling; the file's " \
-               f"header comment shows the allowed fields)"
-    if err["type"] == "missing":
-        return f"{loc}: required field is missing"
-    shown = err.get("input")
-    value = f" (got {shown!r})" if isinstance(shown, str | int | float | bool) else ""
-    return f"{loc}: {err['msg']}{value}"

@@ -8,10 +8,10 @@ when the rules loaded, so evaluation never touches pint.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from ._conditions import Condition, Threshold
+from ._conditions import Compare, Condition, Threshold, nodes
 from ._contract import Severity, Status
 from ._units import UnitTable
 
@@ -235,3 +235,25 @@ class RuleSet:
     regimen: RegimenRules
     monitoring: MonitoringRules
     references: Mapping[str, Reference]
+
+    def conditions(self) -> Iterator[Condition]:
+        """Every ``when`` of the rule set: predicates, steps, risk factors, findings and their
+        details, and the reasons to monitor more often."""
+        yield from self.predicates.values()
+        yield from (step.when for step in self.steps)
+        yield from (factor.when for factor in self.risk_factors)
+        for rule in self.findings.values():
+            yield rule.when
+            yield from (detail.when for detail in rule.details if detail.when is not None)
+        yield from (reason.when for reason in self.monitoring.reasons)
+
+    def compares(self) -> Iterator[Compare]:
+        """Every distinct number comparison in the rule set (fact, test and threshold)."""
+        seen: set[tuple[str, str, str]] = set()
+        for root in self.conditions():
+            for node in nodes(root):
+                if isinstance(node, Compare):
+                    key = (node.fact, node.op, node.threshold.id)
+                    if key not in seen:
+                        seen.add(key)
+                        yield node

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 from ._assessment import SCHEMA_VERSION, Assessment
 from ._fields import FIELDS, FieldSpec
+from ._trace import RuleTrace
 
 __all__ = ["input_schema", "output_schema"]
 
@@ -70,4 +71,10 @@ def output_schema() -> dict[str, Any]:
     """The JSON Schema of one assessment (`assess --json`; a batch line adds "line")."""
     schema: dict[str, Any] = TypeAdapter(Assessment).json_schema(mode="serialization")
     schema["properties"]["schema_version"]["const"] = SCHEMA_VERSION
+    # `assess --json --explain` adds the trace; the only key that may be absent.
+    explain: dict[str, Any] = TypeAdapter(list[RuleTrace]).json_schema(mode="serialization")
+    schema.setdefault("$defs", {}).update(explain.pop("$defs", {}))
+    schema["properties"]["explain"] = {
+        **explain, "description": "Only with --explain: every rule in evaluation order, with "
+        "its result and why (see docs/json-output.md)."}
     return {"$schema": _DIALECT, **schema}
