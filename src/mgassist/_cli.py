@@ -234,26 +234,35 @@ def units(rules: RulesOption = None) -> None:
 def rules_validate(
     path: Annotated[Path | None, typer.Argument(
         help="rule file or folder (default: the bundled rules)", show_default=False)] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="count warnings (rules that can never fire, references never cited) "
+        "as problems: exit 1")] = False,
 ) -> None:
-    """Load a rule set and report every problem as file:line (exit 1 if any).
+    """Load a rule set and report every problem as file:line (exit 1 if any), then warnings:
+    rules that can never fire (where detectable) and references never cited.
 
     Example: mgassist rules validate rules/
     """
-    from ._rules_loader import load_rules
+    from ._rules_loader import check_rules
 
     if path is not None and not path.exists():
         _input_failure([InputError("path", str(path), "does not exist",
                                    "a rule file or a folder of *.yaml rule files")], as_json=False)
     try:
-        loaded = load_rules(path)
+        loaded, warnings = check_rules(path)
     except RulesErrors as exc:
         for error in exc.errors:
             typer.echo(str(error), err=True)
         typer.echo(f"{len(exc.errors)} problem(s); the rule set was not loaded.", err=True)
         raise typer.Exit(1) from None
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"ok: rules {loaded.version} ({loaded.source}), sha256 {loaded.sha256}: "
                f"{len(loaded.steps)} steps, {len(loaded.findings)} findings, "
-               f"{len(loaded.thresholds)} thresholds, {len(loaded.references)} references")
+               f"{len(loaded.thresholds)} thresholds, {len(loaded.references)} references; "
+               f"{len(warnings)} warning(s)")
+    if strict and warnings:
+        raise typer.Exit(1)
 
 
 @rules_app.command("test", epilog="Exit codes: 0 every case passed (and with --coverage "

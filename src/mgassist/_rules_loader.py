@@ -45,7 +45,7 @@ from ._ruleset import (
 from ._units import UnitProblem, build_unit_table, convert, quantity
 from ._yaml_source import Located, Path_, read_yaml
 
-__all__ = ["bundled_rules_path", "load_rules", "rule_files"]
+__all__ = ["bundled_rules_path", "check_rules", "load_rules", "rule_files"]
 
 # The JSON contract names derived values by unit (mg_mmol_l, creatinine_mg_dl, crcl_ml_min...),
 # so the rules may not move these quantities to another canonical unit.
@@ -64,6 +64,25 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 def load_rules(path: Path | str | None = None) -> RuleSet:
     """Load, validate and compile a rule set; raise RulesErrors listing every problem."""
+    return _compiler(path).compile()
+
+
+def check_rules(path: Path | str | None = None) -> tuple[RuleSet, list[RulesError]]:
+    """As load_rules, plus warnings that do not stop the rules from loading: references never
+    cited, and rules that can never fire (``_rules_reach``), each at its file:line."""
+    from ._rules_reach import never_fire
+
+    compiler = _compiler(path)
+    rules = compiler.compile()
+    warnings = [compiler.owner["references"].error(
+        ("references", rid), f"reference {rid!r} is never cited by any rule")
+        for rid in rules.references if rid not in compiler.cited]
+    warnings += [compiler.owner[u.section].error((u.section, *u.where), u.message)
+                 for u in never_fire(rules)]
+    return rules, warnings
+
+
+def _compiler(path: Path | str | None) -> _Compiler:
     root = bundled_rules_path() if path is None else Path(path)
     if not root.exists():
         raise RulesErrors([RulesError(root, None, "no such file or folder")])
@@ -81,7 +100,7 @@ def load_rules(path: Path | str | None = None) -> RuleSet:
     if errors:
         raise RulesErrors(errors)
     source = "bundled" if path is None else str(root)
-    return _Compiler(located, rules_digest(files), source).compile()
+    return _Compiler(located, rules_digest(files), source)
 
 
 @dataclass
@@ -91,6 +110,7 @@ class _Compiler:
     source: str
     errors: list[RulesError] = field(default_factory=list)
     owner: dict[str, Located] = field(default_factory=dict)
+    cited: set[str] = field(default_factory=set)  # every reference id a rule cites
 
     # -- reporting ---------------------------------------------------------------------------
     def fail(self, section: str, where: Path_, message: str) -> None:
@@ -208,6 +228,7 @@ class _Compiler:
                                spec.caveat, spec.supports) for rid, spec in data.items()}
 
     def cites(self, section: str, where: Path_, ids: list[str]) -> tuple[str, ...]:
+        self.cited.update(ids)
         for i, rid in enumerate(ids):
             if rid not in self.reference_ids:
                 self.fail(section, (*where, i), f"citation {rid!r} is not in the bibliography "
