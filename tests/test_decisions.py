@@ -1101,3 +1101,17 @@ def test_done_when_json(cli_json: Callable[..., Out]) -> None:
     assert out["regimen"]["elemental_mg_per_day"] == pytest.approx(STD_MG, abs=0.05)
     assert out["regimen"]["product_mg_per_day"] == pytest.approx(STD_MGO, abs=0.1)
     assert math.isclose(out["regimen"]["max_product_mg_per_day"], 1500)
+
+
+def test_a_dose_that_rounds_to_zero_is_still_a_dose(assess: Any) -> None:
+    # Found by the bundled vignettes (rules/tests/urgent.yaml): 1 mg/day is 0.041 mmol/day,
+    # printed "0.0 mmol/day"; compared as printed it used to count as no supplement, so
+    # confusion with magnesium not measured was not flagged as suspected toxicity. Spec step
+    # 2d: current dose > 0 -> takes magnesium; a zero threshold is now compared exactly.
+    a = assess(age=80, crcl="70 mL/min", current_dose="1 mg/day", days_on_dose=30,
+               symptoms=["confusion"])
+    assert a.status.value == "urgent"
+    assert a.decided_by == "urgent-suspected-hypermagnesemia"
+    none = assess(age=80, crcl="70 mL/min", current_dose="0 mg/day", days_on_dose=30,
+                  symptoms=["confusion"])
+    assert none.decided_by == "mg-unknown"

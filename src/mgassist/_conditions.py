@@ -204,7 +204,12 @@ def nodes(cond: Condition) -> Iterator[Condition]:
 def operands(value: NumberFact, threshold: Threshold) -> tuple[Decimal | float,
                                                                 Decimal | float, str | None]:
     """``(left, right, unit)`` as compared: with the boundary rule, the value as printed and
-    the threshold pre-rounded, both in the unit entered; otherwise both canonical (unit None)."""
+    the threshold pre-rounded, both in the unit entered; otherwise both canonical (unit None).
+
+    A threshold of zero is compared exactly: rounding as printed must never turn a positive
+    amount into none (1 mg/day is 0.0 mmol/day printed with one decimal, yet it is a dose)."""
+    if threshold.canonical == 0.0:
+        return value.canonical, 0.0, None
     if value.unit is not None and value.entered is not None and value.unit in threshold.in_unit:
         return value.entered, threshold.in_unit[value.unit], value.unit
     return value.canonical, threshold.canonical, None
