@@ -26,6 +26,7 @@ __all__ = [
     "Is",
     "Known",
     "Not",
+    "OP_WORDS",
     "NumberFact",
     "SomeOf",
     "Threshold",
@@ -33,6 +34,7 @@ __all__ = [
     "evaluate",
     "nodes",
     "operands",
+    "test_text",
 ]
 
 Op = Literal["below", "at_or_below", "above", "at_or_above"]
@@ -190,6 +192,35 @@ def evaluate(cond: Condition, facts: Facts, matched: list[str] | None = None) ->
     raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover - closed union
 
 
+OP_WORDS: Mapping[str, str] = {"below": "below", "at_or_below": "at or below",
+                                "above": "above", "at_or_above": "at or above"}
+
+
+def test_text(cond: Condition) -> str:
+    """What one node tests, in words (``mg below mg-lln``, ``meds any of [ppi]``, ``is low-mg``,
+    ``all of``); the parts of all/any/not/is are not included."""
+    match cond:
+        case Compare(fact, op, threshold):
+            return f"{fact} {OP_WORDS[op]} {threshold.id}"
+        case Known(fact, expected):
+            return f"{fact} is {'' if expected else 'not '}known"
+        case SomeOf(fact, ids, negated):
+            return f"{fact} {'none' if negated else 'any'} of [{', '.join(sorted(ids))}]"
+        case Empty(fact, expected):
+            return f"{fact} is {'' if expected else 'not '}empty"
+        case In(fact, ids):
+            return f"{fact} in [{', '.join(sorted(ids))}]"
+        case All():
+            return "all of"
+        case Any_():
+            return "any of"
+        case Not():
+            return "not"
+        case Is(name, _):
+            return f"is {name}"
+    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover - closed union
+
+
 def nodes(cond: Condition) -> Iterator[Condition]:
     """``cond`` and every condition inside it, depth first (predicates included)."""
     yield cond
@@ -204,12 +235,7 @@ def nodes(cond: Condition) -> Iterator[Condition]:
 def operands(value: NumberFact, threshold: Threshold) -> tuple[Decimal | float,
                                                                 Decimal | float, str | None]:
     """``(left, right, unit)`` as compared: with the boundary rule, the value as printed and
-    the threshold pre-rounded, both in the unit entered; otherwise both canonical (unit None).
-
-    A threshold of zero is compared exactly: rounding as printed must never turn a positive
-    amount into none (1 mg/day is 0.0 mmol/day printed with one decimal, yet it is a dose)."""
-    if threshold.canonical == 0.0:
-        return value.canonical, 0.0, None
+    the threshold pre-rounded, both in the unit entered; otherwise both canonical (unit None)."""
     if value.unit is not None and value.entered is not None and value.unit in threshold.in_unit:
         return value.entered, threshold.in_unit[value.unit], value.unit
     return value.canonical, threshold.canonical, None

@@ -328,7 +328,10 @@ class _Compiler:
                                       valence=spec.valence if spec else None).magnitude)
         except UnitProblem as exc:
             return f"{value!r} cannot be compared with {fact} (in {canonical_unit}): {exc}"
-        in_unit = {u: table.limit_in(canonical, u) for u in table.units} if table else {}
+        # A zero limit gets no printed forms, so it is compared exactly: rounding as printed
+        # must never turn a positive amount into none (1 mg/day prints as 0.0 mmol/day).
+        in_unit = {u: table.limit_in(canonical, u) for u in table.units} \
+            if table and canonical != 0.0 else {}
         shown_as = spec.shown_as if spec else None
         text = f"{canonical:g} {shown_as}" if shown_as else value
         return Threshold(tid, fact, canonical, text, in_unit, meaning, cite)

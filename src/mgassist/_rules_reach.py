@@ -39,6 +39,7 @@ from ._conditions import (
     nodes,
 )
 from ._ruleset import RuleSet
+from ._trace import detail_id
 
 __all__ = ["MAX_POINTS", "Unreachable", "never_fire"]
 
@@ -82,7 +83,7 @@ def never_fire(rules: RuleSet) -> list[Unreachable]:
         for d, detail in enumerate(rule.details):
             if detail.when is not None and _never_true([rule.when, detail.when]):
                 out.append(Unreachable(
-                    "detail", f"{fid}.details[{d}]", "findings", (fid, "details", d),
+                    "detail", detail_id(fid, d), "findings", (fid, "details", d),
                     f"detail {d} of finding {fid} can never be shown: its condition "
                     "contradicts the finding's"))
     for r, factor in enumerate(rules.risk_factors):

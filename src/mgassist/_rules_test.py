@@ -24,7 +24,7 @@ from ._engine import evaluate_patient, patient_facts
 from ._errors import InputErrors
 from ._patient import parse_patient
 from ._ruleset import RuleSet
-from ._trace import trace
+from ._trace import detail_id, trace
 from ._vignettes import Vignette
 
 __all__ = ["CaseResult", "Coverage", "CoverageItem", "Difference", "ThresholdBoundary",
@@ -199,7 +199,7 @@ def _rule_keys(rules: RuleSet) -> list[tuple[str, str]]:
     """Every rule that can fire, as (kind, id) the way the trace names them."""
     keys = [("step", step.id) for step in rules.steps]
     keys += [("finding", rule.id) for rule in rules.findings.values()]
-    keys += [("detail", f"{rule.id}.details[{i}]") for rule in rules.findings.values()
+    keys += [("detail", detail_id(rule.id, i)) for rule in rules.findings.values()
              for i, detail in enumerate(rule.details) if detail.when is not None]
     keys += [("risk-factor", factor.id) for factor in rules.risk_factors]
     keys += [("regimen", basis.value) for basis in DoseBasis]

@@ -5,37 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ._conditions import All, Any_, Compare, Condition, Empty, In, Is, Known, Not, SomeOf, nodes
+from ._conditions import All, Any_, Compare, Condition, Is, Not, nodes, test_text
 from ._ruleset import RuleSet
 
 __all__ = ["condition_text", "rule_details", "rule_ids", "rules_table"]
 
-_WORDS = {"below": "below", "at_or_below": "at or below", "above": "above",
-          "at_or_above": "at or above"}
-
-
 def condition_text(cond: Condition) -> str:
-    """A condition on one line: ``all(mg below mg-lln, k below k-lln)``; predicates by name."""
+    """A condition on one line: ``all(is low-mg, k below k-lln)``; predicates by name."""
     match cond:
-        case Compare(fact, op, threshold):
-            return f"{fact} {_WORDS[op]} {threshold.id}"
-        case Known(fact, expected):
-            return f"{fact} {'known' if expected else 'not known'}"
-        case SomeOf(fact, ids, negated):
-            return f"{fact} {'none' if negated else 'any'} of [{', '.join(sorted(ids))}]"
-        case Empty(fact, expected):
-            return f"{fact} {'empty' if expected else 'not empty'}"
-        case In(fact, ids):
-            return f"{fact} in [{', '.join(sorted(ids))}]"
-        case All(parts):
-            return f"all({', '.join(condition_text(p) for p in parts)})"
-        case Any_(parts):
-            return f"any({', '.join(condition_text(p) for p in parts)})"
+        case All(parts) | Any_(parts):
+            word = "all" if isinstance(cond, All) else "any"
+            return f"{word}({', '.join(condition_text(p) for p in parts)})"
         case Not(part):
             return f"not({condition_text(part)})"
-        case Is(name, _):
-            return f"is {name}"
-    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover - closed union
+    return test_text(cond)
 
 
 def _identity(rules: RuleSet) -> list[str]:
@@ -147,17 +130,11 @@ def rule_details(rules: RuleSet, rule_id: str) -> list[str] | None:
 def _users(rules: RuleSet, *, threshold_id: str | None = None,
            predicate: str | None = None) -> list[str]:
     """The rules whose condition uses a threshold or a predicate (directly or through one)."""
-    owners: list[tuple[str, Condition]] = [
-        *((f"predicate {k}", v) for k, v in rules.predicates.items()),
-        *((f"step {s.id}", s.when) for s in rules.steps),
-        *((f"finding {f.id}", f.when) for f in rules.findings.values()),
-        *((f"risk factor {r.id}", r.when) for r in rules.risk_factors),
-        *((f"monitoring reason {m.label}", m.when) for m in rules.monitoring.reasons)]
     out = []
-    for owner, cond in owners:
+    for owner, cond in rules.owned_conditions():
         for node in nodes(cond):
             if (isinstance(node, Compare) and node.threshold.id == threshold_id) or \
                     (isinstance(node, Is) and node.name == predicate):
                 out.append(owner)
                 break
-    return [o for o in out if o != f"predicate {predicate}"]
+    return [o for o in dict.fromkeys(out) if o != f"predicate {predicate}"]

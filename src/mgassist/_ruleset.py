@@ -236,16 +236,21 @@ class RuleSet:
     monitoring: MonitoringRules
     references: Mapping[str, Reference]
 
-    def conditions(self) -> Iterator[Condition]:
-        """Every ``when`` of the rule set: predicates, steps, risk factors, findings and their
-        details, and the reasons to monitor more often."""
-        yield from self.predicates.values()
-        yield from (step.when for step in self.steps)
-        yield from (factor.when for factor in self.risk_factors)
+    def owned_conditions(self) -> Iterator[tuple[str, Condition]]:
+        """Every ``when`` of the rule set with what owns it (``step adults-only``): predicates,
+        steps, risk factors, findings and their details, and the reasons to monitor more often."""
+        yield from ((f"predicate {name}", cond) for name, cond in self.predicates.items())
+        yield from ((f"step {step.id}", step.when) for step in self.steps)
+        yield from ((f"risk factor {r.id}", r.when) for r in self.risk_factors)
         for rule in self.findings.values():
-            yield rule.when
-            yield from (detail.when for detail in rule.details if detail.when is not None)
-        yield from (reason.when for reason in self.monitoring.reasons)
+            yield f"finding {rule.id}", rule.when
+            yield from ((f"finding {rule.id}", detail.when) for detail in rule.details
+                        if detail.when is not None)
+        yield from ((f"monitoring reason {m.label}", m.when) for m in self.monitoring.reasons)
+
+    def conditions(self) -> Iterator[Condition]:
+        """Every ``when`` of the rule set (see ``owned_conditions``)."""
+        return (cond for _, cond in self.owned_conditions())
 
     def compares(self) -> Iterator[Compare]:
         """Every distinct number comparison in the rule set (fact, test and threshold)."""

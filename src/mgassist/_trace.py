@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
+from ._assessment import _SCHEMA_CONFIG
 from ._conditions import (
     All,
     Any_,
@@ -33,6 +34,7 @@ from ._conditions import (
     Threshold,
     evaluate,
     operands,
+    test_text,
 )
 from ._contract import DoseBasis, Status
 from ._engine import patient_facts
@@ -40,15 +42,10 @@ from ._patient import Patient
 from ._regimen import choose_regimen
 from ._ruleset import RuleSet
 
-__all__ = ["ConditionTrace", "RuleTrace", "trace"]
+__all__ = ["ConditionTrace", "RuleTrace", "detail_id", "plain_number", "trace"]
 
 Kind = Literal["risk-factor", "step", "finding", "detail", "regimen", "monitoring-reason"]
 _SYMBOL = {"below": "<", "at_or_below": "<=", "above": ">", "at_or_above": ">="}
-# Read by pydantic only for `mgassist schema output` (see _assessment): every key is present.
-_SCHEMA_CONFIG: dict[str, Any] = {"json_schema_serialization_defaults_required": True,
-                                  "extra": "forbid"}
-_WORDS = {"below": "below", "at_or_below": "at or below", "above": "above",
-          "at_or_above": "at or above"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,6 +86,11 @@ class RuleTrace:
     fired: bool
     effect: str
     condition: ConditionTrace | None = None
+
+
+def detail_id(finding_id: str, index: int) -> str:
+    """How a finding's detail is named in the trace and in coverage: ``id.details[N]``."""
+    return f"{finding_id}.details[{index}]"
 
 
 def trace(patient: Patient, rules: RuleSet) -> tuple[RuleTrace, ...]:
@@ -147,7 +149,7 @@ def trace(patient: Patient, rules: RuleSet) -> tuple[RuleTrace, ...]:
             fired.add(rule.id)
         add("finding", rule.id, true, effect, rule.when, decided)
         for index, detail in enumerate(rule.details):
-            did = f"{rule.id}.details[{index}]"
+            did = detail_id(rule.id, index)
             if not true:
                 add("detail", did, False, "not evaluated: its finding is not reported")
             elif detail.when is None:
@@ -178,8 +180,8 @@ def _regimen_effect(status: Status, basis: DoseBasis | None, rules: RuleSet) -> 
     if basis is None:
         return f"no regimen: status {status.value} does not give one"
     if basis is DoseBasis.REDUCED:
-        return (f"status {status.value}: a reduced dose (the sources give no figure), at most "
-                f"the {rules.regimen.caution_ceiling} dose")
+        return (f"status {status.value}: the reduced (caution) regimen, at most the "
+                f"{rules.regimen.caution_ceiling} dose")
     if basis is DoseBasis.STEP_UP:
         return f"finding {rules.regimen.step_up_finding} is reported: the step-up dose"
     return f"status {status.value}: the standard starting dose"
@@ -187,46 +189,38 @@ def _regimen_effect(status: Status, basis: DoseBasis | None, rules: RuleSet) -> 
 
 def _condition(cond: Condition, facts: Facts, rules: RuleSet) -> ConditionTrace:
     result = evaluate(cond, facts)
+    test = test_text(cond)
     match cond:
         case Compare(fact, op, threshold):
-            return _compare(fact, op, threshold, facts.numbers.get(fact), result, rules)
-        case Known(fact, expected):
+            return _compare(test, op, threshold, facts.numbers.get(fact), result, rules)
+        case Known(fact, _):
             value = facts.numbers.get(fact)
-            return ConditionTrace(test=f"{fact} is {'' if expected else 'not '}known",
-                                  result=result,
+            return ConditionTrace(test=test, result=result,
                                   value=value.text if value else "not given")
-        case SomeOf(fact, ids, negated):
+        case SomeOf(fact, ids, _):
             have = sorted(facts.lists.get(fact, frozenset()))
             hits = sorted(set(have) & ids)
-            return ConditionTrace(
-                test=f"{fact} {'none' if negated else 'any'} of [{', '.join(sorted(ids))}]",
-                result=result, value=", ".join(have) or "none",
-                compared=f"in both: {', '.join(hits) or 'none'}")
-        case Empty(fact, expected):
+            return ConditionTrace(test=test, result=result, value=", ".join(have) or "none",
+                                  compared=f"in both: {', '.join(hits) or 'none'}")
+        case Empty(fact, _):
             have = sorted(facts.lists.get(fact, frozenset()))
-            return ConditionTrace(test=f"{fact} is {'' if expected else 'not '}empty",
-                                  result=result, value=", ".join(have) or "none")
-        case In(fact, ids):
+            return ConditionTrace(test=test, result=result, value=", ".join(have) or "none")
+        case In(fact, _):
             single = facts.singles.get(fact)
-            return ConditionTrace(test=f"{fact} in [{', '.join(sorted(ids))}]", result=result,
+            return ConditionTrace(test=test, result=result,
                                   value=single if single is not None else "not given")
         case All(parts) | Any_(parts):
-            word = "all" if isinstance(cond, All) else "any"
-            return ConditionTrace(test=f"{word} of", result=result,
+            return ConditionTrace(test=test, result=result,
                                   parts=tuple(_condition(p, facts, rules) for p in parts))
-        case Not(part):
-            return ConditionTrace(test="not", result=result,
-                                  parts=(_condition(part, facts, rules),))
-        case Is(name, part):
-            return ConditionTrace(test=f"is {name}", result=result,
+        case Not(part) | Is(_, part):
+            return ConditionTrace(test=test, result=result,
                                   parts=(_condition(part, facts, rules),))
     raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover - closed union
 
 
-def _compare(fact: str, op: str, threshold: Threshold, value: NumberFact | None,
+def _compare(test: str, op: str, threshold: Threshold, value: NumberFact | None,
              result: bool | None, rules: RuleSet) -> ConditionTrace:
-    unit = _canonical_unit(fact, rules)
-    test = f"{fact} {_WORDS[op]} {threshold.id}"
+    unit = _canonical_unit(threshold.fact, rules)
     limit = f"{threshold.text}" if threshold.id == threshold.text else \
         f"{threshold.id} = {threshold.text}"
     if value is None:
@@ -234,10 +228,10 @@ def _compare(fact: str, op: str, threshold: Threshold, value: NumberFact | None,
                               compared="unknown: the value was not given")
     left, right, entered_unit = operands(value, threshold)
     if entered_unit is None:
-        compared = f"{_number(left)} {_SYMBOL[op]} {_number(right)} {unit}"
+        compared = f"{plain_number(left)} {_SYMBOL[op]} {plain_number(right)} {unit}"
     else:
-        compared = (f"{_number(left)} {_SYMBOL[op]} {_number(right)} {entered_unit}, as "
-                    "printed (boundary rule)")
+        compared = (f"{plain_number(left)} {_SYMBOL[op]} {plain_number(right)} {entered_unit}, "
+                    "as printed (boundary rule)")
     return ConditionTrace(test=test, result=result, value=value.text,
                           canonical=round(value.canonical, 4), canonical_unit=unit,
                           threshold=limit, compared=compared)
@@ -250,7 +244,8 @@ def _canonical_unit(fact: str, rules: RuleSet) -> str:
     return quantity.shown_as or quantity.table.canonical
 
 
-def _number(x: Decimal | float) -> str:
+def plain_number(x: Decimal | float) -> str:
+    """A number as compared: a Decimal as printed, a float with at most 4 decimals."""
     if isinstance(x, Decimal):
         return str(x)
     text = f"{x:.4f}".rstrip("0").rstrip(".")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from ._trace import ConditionTrace, RuleTrace
+from ._trace import ConditionTrace, RuleTrace, plain_number
 
 __all__ = ["trace_lines"]
 
@@ -45,7 +45,7 @@ def _tree(node: ConditionTrace, depth: int) -> Iterator[str]:
     facts = []
     if node.value is not None:
         value = f"value {node.value}"
-        canonical = f"{_plain(node.canonical)} {node.canonical_unit}" \
+        canonical = f"{plain_number(node.canonical)} {node.canonical_unit}" \
             if node.canonical is not None else None
         if canonical is not None and canonical not in node.value:
             value += f" = {canonical}"
@@ -62,7 +62,3 @@ def _tree(node: ConditionTrace, depth: int) -> Iterator[str]:
 
 def _word(result: bool | None) -> str:
     return "unknown" if result is None else "true" if result else "false"
-
-
-def _plain(x: float) -> str:
-    return f"{x:.4f}".rstrip("0").rstrip(".") or "0"

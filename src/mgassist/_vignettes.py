@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ._assessment import Regimen
 from ._contract import Status
 from ._errors import RulesError, RulesErrors, pydantic_message
+from ._rules_source import rule_files
 from ._ruleset import RuleSet
 from ._yaml_source import Located, read_yaml
 
@@ -92,11 +93,9 @@ class Vignette:
 
 
 def vignette_files(paths: Sequence[Path]) -> list[Path]:
-    """The vignette files named: files as given, folders as their *.yaml files, sorted."""
-    out: list[Path] = []
-    for path in paths:
-        out += sorted(p for p in path.glob("*.yaml") if p.is_file()) if path.is_dir() else [path]
-    return out
+    """The vignette files named: files as given, folders as their *.yaml files, sorted (read
+    the way rule folders are)."""
+    return [file for path in paths for file in rule_files(path)]
 
 
 def load_vignettes(files: Sequence[Path], rules: RuleSet) -> list[Vignette]:
