@@ -17,12 +17,18 @@ from mgassist import Assessment, RuleSet, evaluate, load_rules, parse_patient
 from mgassist._cli import app
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+# Mutation testing (docs/testing.md) runs these tests in mutmut's copy of the repository,
+# <repo>/mutants, so ../shared is one level further up there.
+MUTATION_RUN = REPO.name == "mutants"
+SHARED = (REPO.parent.parent if MUTATION_RUN else REPO.parent) / "shared"
 
 # The compiled-rules cache of every CLI run in the tests (in-process and subprocesses) goes to a
 # fresh folder, never to the user's cache; tests of the cache itself set their own folder.
 os.environ["MGASSIST_CACHE_DIR"] = tempfile.mkdtemp(prefix="mgassist-test-cache-")
-os.environ.pop("MGASSIST_NO_CACHE", None)
+if MUTATION_RUN:  # each mutant compiles its own rules: a cached rule set would hide its effect
+    os.environ["MGASSIST_NO_CACHE"] = "1"
+else:
+    os.environ.pop("MGASSIST_NO_CACHE", None)
 
 
 @pytest.fixture(scope="session")
