@@ -27,6 +27,7 @@ SHARED = (REPO.parent.parent if MUTATION_RUN else REPO.parent) / "shared"
 os.environ["MGASSIST_CACHE_DIR"] = tempfile.mkdtemp(prefix="mgassist-test-cache-")
 if MUTATION_RUN:  # each mutant compiles its own rules: a cached rule set would hide its effect
     os.environ["MGASSIST_NO_CACHE"] = "1"
+    os.environ.setdefault("MGASSIST_POPULATION", "2000")  # tests/test_population.py, per mutant
 else:
     os.environ.pop("MGASSIST_NO_CACHE", None)
 
