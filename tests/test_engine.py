@@ -8,10 +8,17 @@ hand, not from the program's output.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
-from mgassist import Assessment, RuleSet, evaluate, parse_patient
-from mgassist._engine import DecisionCache, evaluate_patient
+from conftest import finding_ids
+
+from mgassist import Assessment, RuleSet, evaluate, load_rules, parse_patient
+from mgassist._engine import DecisionCache, evaluate_patient, patient_facts
+from mgassist._rules_source import bundled_rules_path
+
+CG = "cockcroft1976-nephron"  # the Cockcroft-Gault paper (rules/cockcroft_gault, references)
 
 
 def test_monitoring_reasons_name_what_matched(assess: Callable[..., Assessment]) -> None:
@@ -42,6 +49,8 @@ PATIENTS = [
     {"mg": "0.6 mmol/L", "crcl": "45 mL/min", "meds": ["furosemide"]},  # a repeat: a cache hit
     {"mg": "2.0 mmol/L", "crcl": "15 mL/min", "current_dose": "12 mmol/day",
      "symptoms": ["hyporeflexia"]},
+    {"mg": "0.6 mmol/L", "creatinine": "1.0 mg/dL", "age": 40, "sex": "male",  # CG: 97.2
+     "weight": "70 kg"},
 ]
 
 
@@ -61,3 +70,55 @@ def test_a_full_cache_still_answers(rules: RuleSet) -> None:
         assert evaluate_patient(patient, rules, cache=cache).to_json_bytes() == \
             evaluate(patient, rules).to_json_bytes(), raw
     assert len(cache._entries) == 1  # cleared when full: memory stays bounded
+
+
+def test_a_hit_reuses_the_outcome(rules: RuleSet) -> None:
+    cache = DecisionCache(rules)
+    first = patient_facts(parse_patient(PATIENTS[0], rules), rules)[1:]
+    again = patient_facts(parse_patient(PATIENTS[4], rules), rules)[1:]
+    assert cache.outcome(*first, False) is cache.outcome(*again, False)
+    assert cache.outcome(*first, False) is not cache.outcome(*first, True)
+
+
+# --- texts and citations that depend on how renal function was known -------------------------
+
+def test_cockcroft_gault_is_cited_only_when_it_was_computed(
+        assess: Callable[..., Assessment]) -> None:
+    reported = assess(mg="0.6 mmol/L", crcl="80 mL/min")
+    assert CG not in reported.references
+    derived = assess(mg="0.6 mmol/L", creatinine="1.0 mg/dL", age=40, sex="male",
+                     weight="70 kg")
+    assert derived.derived.crcl_method == "cockcroft-gault"
+    assert CG in derived.references
+
+
+def test_the_discrepancy_finding_quotes_both_clearances(
+        assess: Callable[..., Assessment]) -> None:
+    # (140 - 70) x 70 / (72 x 2.0) = 34.03 mL/min; (80 - 34.03) / 34.03 = 135 %
+    a = assess(mg="0.6 mmol/L", crcl="80 mL/min", creatinine="2.0 mg/dL", age=70, sex="male",
+               weight="70 kg")
+    (message,) = [f.message for f in a.findings if f.id == "crcl-discrepancy"]
+    assert message == ("Reported creatinine clearance (80 mL/min) and Cockcroft-Gault "
+                       "(34.0 mL/min) differ by 135% (more than 25%); the reported value is "
+                       "used. Check which is current.")
+    assert CG in a.references
+
+
+def test_a_rule_can_test_which_risk_factors_are_present(tmp_path: Path) -> None:
+    """findings.yaml documents {risk_factors: {any_of: [...]}}; no shipped rule uses it yet."""
+    copy = tmp_path / "rules"
+    shutil.copytree(bundled_rules_path(), copy, ignore=shutil.ignore_patterns("tests", "__*"))
+    findings = copy / "findings.yaml"
+    text = findings.read_text()
+    edited = text.replace("when: {risk_factors: {empty: false}}",
+                          "when: {risk_factors: {any_of: [loop-diuretic]}}", 1)
+    assert edited != text
+    findings.write_text(edited)
+    rules = load_rules(copy)
+
+    def fired(**raw: object) -> set[str]:
+        return finding_ids(evaluate(parse_patient(raw, rules), rules))
+    assert "risk-factors-present" in fired(mg="0.6 mmol/L", crcl="80 mL/min",
+                                           meds=["furosemide"])
+    assert "risk-factors-present" not in fired(mg="0.6 mmol/L", crcl="80 mL/min",
+                                               meds=["omeprazole"])
