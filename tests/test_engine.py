@@ -102,6 +102,7 @@ def test_the_discrepancy_finding_quotes_both_clearances(
                        "(34.0 mL/min) differ by 135% (more than 25%); the reported value is "
                        "used. Check which is current.")
     assert CG in a.references
+    assert a.derived.notes == ["no height given: actual body weight used"]
 
 
 def test_a_rule_can_test_which_risk_factors_are_present(tmp_path: Path) -> None:
