@@ -105,21 +105,54 @@ def test_the_discrepancy_finding_quotes_both_clearances(
     assert a.derived.notes == ["no height given: actual body weight used"]
 
 
-def test_a_rule_can_test_which_risk_factors_are_present(tmp_path: Path) -> None:
-    """findings.yaml documents {risk_factors: {any_of: [...]}}; no shipped rule uses it yet."""
+def edited_rules(tmp_path: Path, old: str, new: str) -> RuleSet:
+    """A copy of the bundled rules with one condition of findings.yaml rewritten."""
     copy = tmp_path / "rules"
     shutil.copytree(bundled_rules_path(), copy, ignore=shutil.ignore_patterns("tests", "__*"))
     findings = copy / "findings.yaml"
     text = findings.read_text()
-    edited = text.replace("when: {risk_factors: {empty: false}}",
-                          "when: {risk_factors: {any_of: [loop-diuretic]}}", 1)
-    assert edited != text
-    findings.write_text(edited)
-    rules = load_rules(copy)
+    assert text.count(old) == 1
+    findings.write_text(text.replace(old, new))
+    return load_rules(copy)
 
-    def fired(**raw: object) -> set[str]:
-        return finding_ids(evaluate(parse_patient(raw, rules), rules))
-    assert "risk-factors-present" in fired(mg="0.6 mmol/L", crcl="80 mL/min",
-                                           meds=["furosemide"])
-    assert "risk-factors-present" not in fired(mg="0.6 mmol/L", crcl="80 mL/min",
-                                               meds=["omeprazole"])
+
+def fires(rules: RuleSet, finding: str, **raw: object) -> bool:
+    return finding in finding_ids(evaluate(parse_patient(raw, rules), rules))
+
+
+def test_a_rule_can_test_which_risk_factors_are_present(tmp_path: Path) -> None:
+    """findings.yaml documents {risk_factors: {any_of: [...]}}; no shipped rule uses it yet."""
+    rules = edited_rules(tmp_path, "when: {risk_factors: {empty: false}}",
+                         "when: {risk_factors: {any_of: [loop-diuretic]}}")
+    low = {"mg": "0.6 mmol/L", "crcl": "80 mL/min"}
+    assert fires(rules, "risk-factors-present", **low, meds=["furosemide"])
+    assert not fires(rules, "risk-factors-present", **low, meds=["omeprazole"])
+
+
+def test_a_rule_can_test_the_sex(tmp_path: Path) -> None:
+    """decision.yaml documents {sex: {in: [...]}}; no shipped rule uses it yet."""
+    rules = edited_rules(tmp_path, "when: {risk_factors: {empty: false}}",
+                         "when: {sex: {in: [female]}}")
+    low = {"mg": "0.6 mmol/L", "crcl": "80 mL/min"}
+    assert fires(rules, "risk-factors-present", **low, sex="female")
+    assert not fires(rules, "risk-factors-present", **low, sex="male")
+    assert not fires(rules, "risk-factors-present", **low)
+
+
+# --- derived values and references as output --------------------------------------------------
+
+def test_derived_values_are_canonical_and_rounded(assess: Callable[..., Assessment]) -> None:
+    # 154 lb x 0.45359237 = 69.85322 kg (4 decimals kept); (140 - 40) x 69.853 / 72 = 97.02
+    a = assess(mg="0.6 mmol/L", ca="2.3 mmol/L", creatinine="1.0 mg/dL", age=40, sex="male",
+               weight="154 lb")
+    assert a.derived.ca_mmol_l == 2.3
+    assert a.derived.weight_kg == 69.8532
+    assert a.derived.crcl_weight_kg == 69.9
+    assert a.derived.crcl_ml_min == 97.0
+
+
+def test_references_carry_their_identifiers(assess: Callable[..., Assessment]) -> None:
+    a = assess(mg="0.6 mmol/L", creatinine="1.0 mg/dL", age=40, sex="male", weight="70 kg")
+    ref = a.references[CG]
+    assert (ref.doi, ref.pmid) == ("10.1159/000180580", "1244564")  # rules/references.yaml
+    assert ref.citation.startswith("Cockcroft DW, Gault MH. Prediction of creatinine clearance")
