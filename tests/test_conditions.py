@@ -187,6 +187,7 @@ def test_a_valid_condition_parses_into_nodes() -> None:
     ({"mg": {"under": "mg-lln"}}, ("w", "mg", "under"),
      "mg: unknown test 'under'; use one of below, at_or_below, above, at_or_above, known"),
     ({"mg": {"known": "yes"}}, ("w", "mg", "known"), "expected true or false"),
+    ({"meds": {"empty": "yes"}}, ("w", "meds", "empty"), "expected true or false"),
     ({"mg": "mg-lln"}, ("w", "mg"), "mg: give exactly one test"),
     ({"meds": {"any_of": []}}, ("w", "meds", "any_of"), "expected a non-empty list of ids"),
     ({"meds": {"any_of": ["ppi", "aspirin"]}}, ("w", "meds", "any_of", 1),
