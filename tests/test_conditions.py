@@ -195,7 +195,8 @@ def test_a_valid_condition_parses_into_nodes() -> None:
     ({"meds": {"has": ["ppi"]}}, ("w", "meds", "has"),
      "meds: unknown test 'has'; use any_of, none_of or empty"),
     ({"sex": {"any_of": ["male"]}}, ("w", "sex", "any_of"), "sex: unknown test 'any_of'; use in"),
-    ({"status": {"in": ["urgent"]}}, ("w", "status"), "status can only be tested by findings"),
+    ({"status": {"in": ["urgent"]}}, ("w", "status"),
+     "status can only be tested by findings, after the steps decided it"),
     ({"weight": {"below": "mg-lln"}}, ("w", "weight"), "unknown fact 'weight'; known: all, any, "),
     ({"is": "nope"}, ("w", "is"), "unknown predicate 'nope'; defined: none"),
 ])
