@@ -139,6 +139,27 @@ def test_a_rule_can_test_the_sex(tmp_path: Path) -> None:
     assert not fires(rules, "risk-factors-present", **low)
 
 
+def test_a_steps_finding_is_reported_even_when_its_own_rule_is_silent(tmp_path: Path) -> None:
+    """The finding a step names explains the status, so it is always shown, at its severity."""
+    rules = edited_rules(tmp_path, "    severity: warning\n    when: {is: low-mg}\n",
+                         "    severity: warning\n    when: {mg: {known: false}}\n")
+    a = evaluate(parse_patient({"mg": "0.6 mmol/L", "crcl": "80 mL/min"}, rules), rules)
+    assert a.decided_by == "supplement"
+    (finding,) = [f for f in a.findings if f.id == "hypomagnesemia"]
+    assert finding.severity == "warning"
+    assert finding.message.startswith("Serum magnesium 0.6 mmol/L is below")
+
+
+def test_matched_with_nothing_matched_reads_none(tmp_path: Path) -> None:
+    rules = edited_rules(tmp_path, 'message: "Risk factors for magnesium deficiency: '
+                                   '{risk_factors}."',
+                         'message: "Risk factors: {risk_factors}; matched: {matched}."')
+    a = evaluate(parse_patient({"mg": "0.6 mmol/L", "crcl": "80 mL/min", "age": 70}, rules),
+                 rules)
+    (message,) = [f.message for f in a.findings if f.id == "risk-factors-present"]
+    assert message == "Risk factors: age 65 or over; matched: none."
+
+
 # --- derived values and references as output --------------------------------------------------
 
 def test_derived_values_are_canonical_and_rounded(assess: Callable[..., Assessment]) -> None:
