@@ -6,8 +6,9 @@ Checked at load, each failure reported as ``file:line: what is wrong`` (all of t
 the first): YAML safety (see _yaml_source), the file format (pydantic, no unknown fields), each
 section defined once, one version across files, units and dimensions of every threshold and
 dose, the contract's canonical units, vocabulary ids against the contract, every condition
-(facts, tests, ids, thresholds, predicate cycles), every placeholder in a text, every citation
-against the bibliography, steps naming existing findings, and doses never above the maximum.
+(facts, tests, ids, thresholds, predicate cycles, size with predicates written out), every
+placeholder in a text, every citation against the bibliography, steps naming existing
+findings, and doses never above the maximum.
 A rule set with any error is never returned, so nothing half-loaded is ever used.
 """
 
@@ -43,7 +44,7 @@ from ._ruleset import (
     normalize_term,
 )
 from ._units import UnitProblem, build_unit_table, convert, quantity
-from ._yaml_source import Located, Path_, read_yaml
+from ._yaml_source import MAX_DEPTH, MAX_NODES, Budget, Located, Path_, read_yaml
 
 __all__ = ["bundled_rules_path", "check_rules", "load_rules", "rule_files"]
 
@@ -91,12 +92,15 @@ def _compiler(path: Path | str | None) -> _Compiler:
         raise RulesErrors([RulesError(root, None, "no *.yaml rule files in this folder")])
     located: list[Located] = []
     errors: list[RulesError] = []
+    budget = Budget()  # the size limits hold for the rule set, not for each of its files
     for file in files:
         shown = file if path is not None else Path("rules") / file.name
         try:
-            located.append(read_yaml(file, display=shown))
+            located.append(read_yaml(file, display=shown, budget=budget))
         except RulesErrors as exc:
             errors.extend(exc.errors)
+            if budget.passed:
+                break
     if errors:
         raise RulesErrors(errors)
     source = "bundled" if path is None else str(root)
@@ -111,6 +115,7 @@ class _Compiler:
     errors: list[RulesError] = field(default_factory=list)
     owner: dict[str, Located] = field(default_factory=dict)
     cited: set[str] = field(default_factory=set)  # every reference id a rule cites
+    failed_thresholds: set[str] = field(default_factory=set)  # reported: not blamed again
 
     # -- reporting ---------------------------------------------------------------------------
     def fail(self, section: str, where: Path_, message: str) -> None:
@@ -157,6 +162,7 @@ class _Compiler:
                           "status": frozenset(s.value for s in Status)}
         self.raw_predicates = sections["predicates"]
         self.predicate_cache: dict[str, Condition | None] = {}
+        self.expansion = _Expansion(self.raw_predicates)
         self.finding_ids = frozenset(sections["findings"])
         predicates = {name: self.condition("predicates", (name,), {"is": name})
                       for name in self.raw_predicates}
@@ -305,6 +311,7 @@ class _Compiler:
                                        self.cites("thresholds", (tid, "cite"), spec.cite))
             if isinstance(made, str):
                 self.fail("thresholds", (tid, "value"), f"threshold {tid}: {made}")
+                self.failed_thresholds.add(tid)
             else:
                 out[tid] = made
         return out
@@ -354,8 +361,9 @@ class _Compiler:
                       f"flow in mL/min: {exc}")
         adults_from = thresholds.get(spec.adults_from)
         if adults_from is None or adults_from.fact != "age":
-            self.fail("cockcroft_gault", ("adults_from",), f"adults_from: {spec.adults_from!r} "
-                      "is not a threshold for age")
+            if spec.adults_from not in self.failed_thresholds:  # else its own error says why
+                self.fail("cockcroft_gault", ("adults_from",), f"adults_from: "
+                          f"{spec.adults_from!r} is not a threshold for age")
             adults_from = Threshold("invalid", "age", 0.0, "invalid")
         return CockcroftGault(
             adults_from=adults_from,
@@ -377,6 +385,11 @@ class _Compiler:
     # -- conditions and texts ----------------------------------------------------------------
     def condition(self, section: str, where: Path_, data: Any, *,
                   allow_status: bool = False) -> Condition | None:
+        problem = self.expansion.admit(data)
+        if problem is not None:
+            if problem:  # reported once: later conditions only repeat it
+                self.fail(section, where, problem)
+            return None
         parser = ConditionParser(
             number_facts={**{q: q for q in self.quantity_rules}, **DERIVED_NUMBER_FACTS},
             vocabularies=self.vocab_ids,
@@ -531,3 +544,71 @@ class _Compiler:
         return MonitoringRules(schedule, basis, spec.more_often.text, tuple(reasons),
                                self.cites("monitoring", ("more_often", "cite"),
                                           spec.more_often.cite))
+
+
+class _Expansion:
+    """What conditions cost with every ``{is: name}`` written out. Predicates that use
+    predicates are the rule language's own aliases, so they get the limits of YAML itself:
+    MAX_NODES tests in all the conditions of a rule set, and MAX_DEPTH levels in any one.
+    Twenty predicates that each use the one before twice would otherwise cost a million tests
+    per assessment, and a long chain of them would exhaust the parser's recursion."""
+
+    def __init__(self, predicates: Mapping[str, Any]) -> None:
+        self.known: dict[str, tuple[int, int]] = {}  # predicate: (depth, tests) written out
+        self.total = 0  # tests of the conditions admitted so far
+        self.refused = False
+        for root in predicates:  # measured uses first, without recursion: a chain may be long
+            stack, open_ = [(root, False)], set()
+            while stack:
+                name, ready = stack.pop()
+                if name in self.known or (name in open_ and not ready):
+                    continue  # measured, or a cycle (the parser reports it)
+                if ready:
+                    self.known[name] = self.measure(predicates[name])
+                    continue
+                open_.add(name)
+                stack.append((name, True))
+                stack += [(used, False) for used in _uses(predicates[name]) if used in predicates]
+
+    def measure(self, data: Any) -> tuple[int, int]:
+        """(depth, tests) of a raw condition, its known predicates written out (capped)."""
+        if isinstance(data, dict) and len(data) == 1:
+            ((key, body),) = data.items()
+            if key in ("all", "any") and isinstance(body, list) and body:
+                parts = [self.measure(item) for item in body]
+                return 1 + max(d for d, _ in parts), min(1 + sum(n for _, n in parts),
+                                                         MAX_NODES + 1)
+            if key == "not":
+                depth, tests = self.measure(body)
+                return depth + 1, min(tests + 1, MAX_NODES + 1)
+            if key == "is" and isinstance(body, str) and body in self.known:
+                depth, tests = self.known[body]
+                return depth + 1, min(tests + 1, MAX_NODES + 1)
+        return 1, 1
+
+    def admit(self, data: Any) -> str | None:
+        """None when the condition fits; else why not ("" once that was said)."""
+        if self.refused:
+            return ""
+        depth, tests = self.measure(data)
+        self.total += tests
+        if depth > MAX_DEPTH:
+            self.refused = True
+            return (f"with every is: written out, this condition is nested {depth} levels deep; "
+                    f"a condition may be nested at most {MAX_DEPTH} levels")
+        if self.total > MAX_NODES:
+            self.refused = True
+            return (f"with every is: written out, the conditions of the rule set hold more than "
+                    f"{MAX_NODES:,} tests, passed here (a predicate that uses another one "
+                    "several times multiplies it)")
+        return None
+
+
+def _uses(data: Any) -> list[str]:
+    """The predicate names a raw condition refers to with ``is:``."""
+    if isinstance(data, dict):
+        return [name for key, body in data.items()
+                for name in ([body] if key == "is" and isinstance(body, str) else _uses(body))]
+    if isinstance(data, list):
+        return [name for item in data for name in _uses(item)]
+    return []

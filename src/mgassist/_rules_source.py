@@ -6,6 +6,8 @@ import hashlib
 import importlib.util
 from pathlib import Path
 
+from ._yaml_source import MAX_BYTES
+
 __all__ = ["bundled_rules_path", "rule_files", "rules_digest"]
 
 
@@ -26,15 +28,26 @@ def bundled_rules_path() -> Path:
 
 
 def rule_files(path: Path) -> list[Path]:
-    """The rule files of a rule set: a single file, or the *.yaml files of a folder."""
+    """The rule files of a rule set: a single file, or the *.yaml files of a folder (all but
+    folders: the loader refuses a pipe or a device rather than silently leave it out)."""
     if path.is_dir():
-        return sorted(p for p in path.glob("*.yaml") if p.is_file())
+        return sorted(p for p in path.glob("*.yaml") if not p.is_dir())
     return [path]
 
 
 def rules_digest(files: list[Path]) -> str:
-    """The rule set's sha256: over each file's name and bytes, in order."""
+    """The rule set's sha256: over each file's name and bytes, in order. Only what the loader
+    may read is read: never more than MAX_BYTES and one of a file (a larger one is refused
+    anyway; /dev/zero never ends), and nothing of what is not a regular file (a pipe would
+    block)."""
     digest = hashlib.sha256()
     for file in files:
-        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+        digest.update(file.name.encode() + b"\0")
+        if file.is_file():
+            with file.open("rb") as stream:
+                left = MAX_BYTES + 1
+                while left > 0 and (chunk := stream.read(min(left, 1 << 16))):
+                    digest.update(chunk)
+                    left -= len(chunk)
+        digest.update(b"\0")
     return digest.hexdigest()
