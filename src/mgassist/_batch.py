@@ -57,6 +57,9 @@ _SUFFIXES = {".csv": Format.CSV, ".jsonl": Format.JSONL, ".ndjson": Format.JSONL
              ".json": Format.JSONL}
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def detect_format(name: str, first_bytes: bytes) -> Format:
     """From the file name's suffix, else from the first non-blank byte ('{' means JSON)."""
     for suffix, fmt in _SUFFIXES.items():
@@ -74,6 +77,8 @@ def records(stream: IO[bytes], fmt: Format) -> Iterator[Record]:
 def _jsonl(stream: IO[bytes]) -> Iterator[Record]:
     loads = orjson.loads
     for number, line in enumerate(stream, start=1):
+        if number == 1 and line.startswith(_BOM):
+            line = line[len(_BOM):]  # a byte order mark (some Windows editors write one)
         if not line.strip():
             continue
         try:
@@ -101,15 +106,24 @@ def _csv(stream: IO[bytes]) -> Iterator[Record]:
 
 
 def _csv_rows(reader: Any) -> Iterator[Record]:
-    header = next(reader, None)
-    if header is None:
+    rows = _read_rows(reader)
+    for _, header in rows:  # the first row that is not blank
+        if isinstance(header, csv.Error):
+            raise BatchInputError(InputError("header", "", f"cannot be read as CSV ({header})",
+                                             "a first row of column names"))
+        if not _blank_row(header):
+            break
+    else:
         return
     columns = [name.strip() for name in header]
     _check_header(columns)
-    start = reader.line_num + 1
-    for row in reader:
-        line, start = start, reader.line_num + 1
-        if not row or all(not cell.strip() for cell in row):
+    for line, row in rows:
+        if isinstance(row, csv.Error):
+            yield Record(line, None, InputError(
+                "record", "", f"cannot be read as CSV ({row})",
+                f"CSV cells shorter than {csv.field_size_limit()} characters"))
+            continue
+        if _blank_row(row):
             continue
         if len(row) != len(columns):
             yield Record(line, None, InputError(
@@ -122,6 +136,25 @@ def _csv_rows(reader: Any) -> Iterator[Record]:
             continue
         yield Record(line, {name: cell for name, cell in zip(columns, row, strict=True)
                             if cell.strip()})
+
+
+def _read_rows(reader: Any) -> Iterator[tuple[int, list[str] | csv.Error]]:
+    """(first line, cells) of each row, or the csv module's error for a row it cannot read
+    (a cell over its field size limit): the reader then goes on from the next line."""
+    start = reader.line_num + 1
+    while True:
+        try:
+            row: list[str] | csv.Error = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            row = exc
+        yield start, row
+        start = reader.line_num + 1
+
+
+def _blank_row(row: list[str]) -> bool:
+    return not row or all(not cell.strip() for cell in row)
 
 
 def _check_header(columns: list[str]) -> None:
@@ -175,6 +208,8 @@ def assess_lines(items: Iterable[Record], assess: Assess
 
 def _record_id(raw: dict[str, Any] | None) -> str | None:
     value = raw.get("id") if raw is not None else None
+    if isinstance(value, str) and not value.strip():
+        return None  # blank: not given, as parse_patient reads it (an assessed line: null)
     if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
         return str(value)
     return None

@@ -48,8 +48,9 @@ def load_or_report(path: Path | None, *, as_json: bool) -> RuleSet | int:
         return load_cached(path)
     except RulesErrors as exc:
         sys.stderr.write("".join(f"error: {error}\n" for error in exc.errors))
-        if as_json:
-            errors = [{"field": "rules", "message": str(e)} for e in exc.errors]
+        if as_json:  # a path from argv may hold undecodable bytes (surrogates): escape them
+            errors = [{"field": "rules", "message": str(e).encode("utf-8", "backslashreplace")
+                       .decode("utf-8")} for e in exc.errors]
             sys.stdout.write(orjson.dumps({"error": errors[0], "errors": errors}).decode()
                              + "\n")
         return EXIT_INPUT

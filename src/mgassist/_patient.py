@@ -84,12 +84,16 @@ def parse_patient(raw: Mapping[str, Any], rules: RuleSet, *,
     for key, value in raw.items():
         spec = by_key.get(key) if isinstance(key, str) else None
         if spec is None:
+            fields = ", ".join(f.name for f in FIELDS)
+            if not str(key).strip():  # a blank name cannot name the error: the record does
+                errors.append(InputError("record", "", f"has a blank key {str(key)!r}, which "
+                                         "is not a patient field", fields))
+                continue
             close = difflib.get_close_matches(str(key), list(by_key), n=1) or [
                 q.id for q in rules.quantities.values()
                 if str(key).lower() in q.label.lower().split()]
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            errors.append(InputError(str(key), "", f"is not a patient field{hint}",
-                                     ", ".join(f.name for f in FIELDS)))
+            errors.append(InputError(str(key), "", f"is not a patient field{hint}", fields))
             continue
         if _blank(value):
             continue
@@ -139,7 +143,8 @@ def _memo_key(name: str, value: Any) -> tuple[str, Any] | None:
 
 def _parse_field(spec: FieldSpec, value: Any, rules: RuleSet) -> Any:
     if spec.name == "id":
-        if isinstance(value, bool) or not isinstance(value, str | int):
+        if isinstance(value, bool) or not isinstance(value, str | int) or \
+                (isinstance(value, int) and abs(value) >= _TOO_LARGE):
             raise InputError("id", _show(value), "must be a string or an integer")
         return str(value)
     if spec.kind in ("quantity", "number"):
@@ -169,11 +174,11 @@ def measure(field: str, value: Any, rule: QuantityRule) -> Measured:
                 not isinstance(value["value"], int | float) or not isinstance(value["unit"], str):
             raise InputError(field, _show(value), 'must be {"value": <number>, "unit": <text>}',
                              accepted)
-        text = f"{value['value']!r} {value['unit']}"
+        text = f"{_number_text(field, value, value['value'], accepted)} {value['unit']}"
     elif isinstance(value, bool):
         raise InputError(field, _show(value), "is not a quantity", accepted)
     elif isinstance(value, int | float):
-        text = repr(value)
+        text = _number_text(field, value, value, accepted)
     elif isinstance(value, str):
         text = value
     else:
@@ -193,36 +198,54 @@ def measure(field: str, value: Any, rule: QuantityRule) -> Measured:
             raise InputError(field, _show(value), _unit_problem(amount.unit_text, rule),
                              accepted)
         unit = found
-    number = float(amount.number)
+    entered = amount.number.copy_abs() if amount.number.is_zero() else amount.number  # no -0
+    number = float(entered)
     canonical = number * table.factors[unit]
     if not math.isfinite(canonical):
         raise InputError(field, _show(value), "is not a finite number", accepted)
-    if number < 0 or (number == 0 and rule.minimum > 0):
+    if entered < 0 or (number == 0 and rule.minimum > 0):
         what = "zero or negative" if rule.minimum > 0 else "negative"
         raise InputError(field, _show(value), f"is {what}; {rule.label} must be above zero"
                          if rule.minimum > 0 else f"is {what}", _range(rule))
     if not rule.minimum <= canonical <= rule.maximum:
         raise InputError(field, _show(value), f"is outside the plausible range for "
                          f"{rule.label}; check the value and its unit", _range(rule))
-    return Measured(number=amount.number, unit=unit, canonical=canonical,
+    return Measured(number=entered, unit=unit, canonical=canonical,
                     canonical_unit=table.canonical)
+
+
+_TOO_LARGE = 10**400  # beyond any float; and repr() refuses ints over 4300 digits
+
+
+def _number_text(field: str, value: Any, number: float, accepted: str) -> str:
+    if isinstance(number, int) and abs(number) >= _TOO_LARGE:
+        raise InputError(field, _show(value), "is not a finite number", accepted)
+    return repr(number)
+
+
+_LONGEST_UNIT = 32  # longer unit text is not a unit; pint takes quadratic time to say so
 
 
 def _unit_problem(unit_text: str, rule: QuantityRule) -> str:
     table = rule.table
     near = table.suggest(unit_text)
     hint = f" (did you mean {near}?)" if near else ""
+    shown = _show(unit_text)
+    if len(unit_text) > _LONGEST_UNIT:
+        return f"unit {shown!r} is unknown{hint}"
     try:  # error path only: ask pint what the unit is, to say why it does not fit
         given = quantity(f"1 {unit_text}")
-        convert(given, table.canonical, molar_mass=quantity("1 g/mol"), valence=1)
     except UnitProblem:
+        return f"unit {shown!r} is unknown{hint}"
+    try:
         try:
-            given = quantity(f"1 {unit_text}")
+            convert(given, table.canonical, molar_mass=quantity("1 g/mol"), valence=1)
         except UnitProblem:
-            return f"unit {unit_text!r} is unknown{hint}"
-        return (f"unit {unit_text!r} is {dimension_words(given)}, not a unit of "
-                f"{rule.label}{hint}")
-    return f"unit {unit_text!r} is not accepted for {rule.label}{hint}"
+            return (f"unit {shown!r} is {dimension_words(given)}, not a unit of "
+                    f"{rule.label}{hint}")
+    except Exception:  # pint fails in its own ways on units it cannot scale or print (dB)
+        return f"unit {shown!r} is not a unit of {rule.label}{hint}"
+    return f"unit {shown!r} is not accepted for {rule.label}{hint}"
 
 
 def _range(rule: QuantityRule) -> str:
@@ -239,7 +262,7 @@ def _term(spec: FieldSpec, item: Any, rules: RuleSet) -> Any:
         return _ENUMS[spec.vocabulary](lookup[key])
     close = difflib.get_close_matches(key, list(lookup), n=1, cutoff=0.75)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise InputError(spec.name, item, f"is not a known {spec.vocabulary[:-1]}{hint}",
+    raise InputError(spec.name, _show(item), f"is not a known {spec.vocabulary[:-1]}{hint}",
                      _ids(spec, rules))
 
 
@@ -270,7 +293,10 @@ def _blank(value: Any) -> bool:
 
 def _show(value: Any) -> str:
     """The offending value for a message, shortened: errors echo one field, never a record."""
-    text = value if isinstance(value, str) else repr(value)
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except ValueError:  # holds an int too long to print (sys.get_int_max_str_digits)
+        text = f"<{type(value).__name__} too long to show>"
     return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
 

@@ -29,9 +29,9 @@ __all__ = [
     "quantity",
 ]
 
-_NUMBER = re.compile(
-    r"""^\s*(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>.*?)\s*$"""
-)
+# ASCII digits only ([0-9], not \d, which takes any script's digits: U+0660 looks like a dot).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])")
 
 
 class UnitProblem(ValueError):
@@ -52,14 +52,22 @@ def registry() -> Any:
 def quantity(text: str) -> Any:
     """Parse ``"0.70 mmol/L"`` with pint (rules and error paths only, never per patient)."""
     ureg = registry()
-    match = _NUMBER.match(text)
-    if match is None or not match["unit"]:
+    split = _split(text)
+    if split is None or not split[1]:
         raise UnitProblem(f"{text!r} is not a number followed by a unit")
     try:
-        unit = ureg.parse_units(_pint_spelling(match["unit"]))
+        unit = ureg.parse_units(_pint_spelling(split[1]))
     except Exception as exc:  # pint raises several unrelated types for a bad unit
-        raise UnitProblem(f"unknown unit {match['unit']!r}") from exc
-    return ureg.Quantity(float(match["number"]), unit)
+        raise UnitProblem(f"unknown unit {split[1]!r}") from exc
+    return ureg.Quantity(float(split[0]), unit)
+
+
+def _split(text: str) -> tuple[str, str] | None:
+    """The number at the start of ``text`` and the rest, stripped (linear time: a regex with
+    the unit as a lazy group before trailing spaces backtracks quadratically on long input)."""
+    stripped = text.strip()
+    match = _NUMBER.match(stripped)
+    return None if match is None else (match.group(), stripped[match.end():].strip())
 
 
 def convert(
@@ -84,7 +92,10 @@ def convert(
                       per_mol / molar_mass, per_mol * molar_mass]
     target_dim = ureg.Quantity(1, target_unit).dimensionality
     for step in steps:
-        candidate = value * step
+        try:
+            candidate = value * step
+        except Exception:  # pint cannot scale an offset (degC) or logarithmic (dB) unit, and
+            continue  # says so with several unrelated types (TypeError, UndefinedUnitError...)
         if candidate.dimensionality == target_dim:
             return candidate.to(target_unit)
     raise UnitProblem(
@@ -121,7 +132,8 @@ def _pint_spelling(unit: str) -> str:
 
 def normalize_spelling(unit: str) -> str:
     """The key units are matched by: lower case, no spaces, micro sign and Greek mu as u."""
-    return re.sub(r"\s+", "", unit).replace("µ", "u").replace("μ", "u").lower()
+    # lower case first: "ΜMOL/L" (capital Greek mu) is µmol/L in capitals
+    return re.sub(r"\s+", "", unit).lower().replace("µ", "u").replace("μ", "u")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,21 +149,28 @@ def parse_amount(text: str) -> Amount:
     stripped = text.strip()
     if not stripped:
         raise UnitProblem("is empty")
-    if re.match(r"^\s*[+-]?\d+,\d+", stripped):
+    foreign = next((char for char in stripped if char.isdecimal() and not char.isascii()), None)
+    if foreign is not None:
+        raise UnitProblem(f"uses the digit {foreign!r} (U+{ord(foreign):04X}); write the number "
+                          "with the digits 0-9")
+    if re.match(r"[+-]?[0-9.]*[0-9],[0-9]", stripped):
+        if _THOUSANDS.match(stripped):  # 1,200: a thousands separator, or a decimal comma?
+            raise UnitProblem("uses a comma, which may separate thousands or decimals; write "
+                              "the number with the digits 0-9 and '.' only (1200, or 1.2)")
         raise UnitProblem("uses a comma; write the decimal point as '.' (e.g. 0.62)")
-    match = _NUMBER.match(stripped)
-    if match is None:
+    split = _split(stripped)
+    if split is None:
         lowered = stripped.lower()
         if lowered.lstrip("+-").startswith(("nan", "inf")):
             raise UnitProblem("is not a finite number")
         raise UnitProblem("does not start with a number")
     try:
-        number = Decimal(match["number"])
+        number = Decimal(split[0])
     except InvalidOperation:
         raise UnitProblem("is not a number") from None
     if not number.is_finite() or not math.isfinite(float(number)):
         raise UnitProblem("is not a finite number")
-    return Amount(number, match["unit"])
+    return Amount(number, split[1])
 
 
 @dataclass(frozen=True)
