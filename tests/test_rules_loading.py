@@ -442,3 +442,72 @@ def test_every_problem_is_reported_and_nothing_half_loaded_is_returned(tmp_path:
     assert_reported(errors, "treatment.yaml", dose_lines, "maximum")
     # The RulesErrors message lists them all, one per line, as file:line: reason.
     assert str(info.value).count("\n") == len(errors) - 1
+
+
+# -- every error path of the regimen, monitoring, steps and risk factors is located ----------
+# (found by mutation testing: these paths were refused, but where was never checked)
+
+def _more_often_cite(folder: Path) -> int:
+    lines = load_lines(folder, "treatment.yaml")
+    i = after(lines, only(lines, "  more_often:"), "    cite: [")
+    lines[i] = f"    cite: [{UNKNOWN_CITE}]\n"
+    save_lines(folder, "treatment.yaml", lines)
+    return i + 1
+
+
+def _standard_dose(folder: Path, amount: str) -> int:
+    lines = load_lines(folder, "treatment.yaml")
+    i = after(lines, only(lines, "    standard-start:"), "      elemental:")
+    lines[i] = f"      elemental: {amount}\n"
+    save_lines(folder, "treatment.yaml", lines)
+    return i + 1
+
+
+def _drop_step_up(folder: Path) -> int:
+    lines = load_lines(folder, "treatment.yaml")
+    key = only(lines, "    step-up:")
+    del lines[key:key + 3]  # the dose, its amount and its citation
+    save_lines(folder, "treatment.yaml", lines)
+    return only(lines, "  doses:") + 1
+
+
+def _drop_mg_molar_mass(folder: Path) -> int:
+    lines = load_lines(folder, "quantities.yaml")
+    key = only(lines, "  mg:")
+    units = after(lines, key, "    units:")  # without mg/dL, which needs the molar mass too
+    lines[units] = lines[units].replace(", mg/dL: 1", "")
+    del lines[after(lines, key, "    molar_mass:")]
+    save_lines(folder, "quantities.yaml", lines)
+    return key + 1
+
+
+LOCATED = {  # case: (edit returning (file, line), words of the message)
+    "monitoring cite": (lambda f: ("treatment.yaml", _more_often_cite(f)),
+                        (f"citation {UNKNOWN_CITE!r} is not in the bibliography",)),
+    "dose unit": (lambda f: ("treatment.yaml", _standard_dose(f, "12 mmol/L")),
+                  ("'12 mmol/L'", "mmol/day")),
+    "dose missing": (lambda f: ("treatment.yaml", _drop_step_up(f)),
+                     ("dose 'step-up' is missing",)),
+    "caution ceiling": (lambda f: ("treatment.yaml", edit(f, "treatment.yaml",
+                                                          "ceiling: standard-start",
+                                                          "ceiling: half-dose")),
+                        ("unknown dose 'half-dose'",)),
+    "no molar mass": (lambda f: ("quantities.yaml", _drop_mg_molar_mass(f)),
+                      ("mg needs a molar_mass",)),
+    "step finding": (lambda f: ("decision.yaml", edit(f, "decision.yaml",
+                                                      "finding: hypomagnesemia",
+                                                      "finding: hypomagnesaemia")),
+                     ("step supplement: finding 'hypomagnesaemia' is not defined in findings",)),
+    "risk factor condition": (lambda f: ("findings.yaml", edit(
+        f, "findings.yaml", "{meds: {any_of: [thiazide-diuretic]}}",
+        "{meds: {any_of: [thiazides]}}")), ("unknown id 'thiazides'",)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LOCATED))
+def test_each_regimen_monitoring_and_step_error_is_located(tmp_path: Path, case: str) -> None:
+    folder = copy_rules(tmp_path)
+    make, words = LOCATED[case]
+    name, line = make(folder)
+    errors = errors_of(folder)
+    assert_reported(errors, name, line, *words)
