@@ -498,6 +498,13 @@ LOCATED = {  # case: (edit returning (file, line), words of the message)
                                                       "finding: hypomagnesemia",
                                                       "finding: hypomagnesaemia")),
                      ("step supplement: finding 'hypomagnesaemia' is not defined in findings",)),
+    "step-up finding": (lambda f: ("treatment.yaml", edit(f, "treatment.yaml",
+                                                          "step_up_finding: step-up-dose",
+                                                          "step_up_finding: step-up")),
+                        ("finding 'step-up' is not defined",)),
+    "alternative finding": (lambda f: ("treatment.yaml", edit(
+        f, "treatment.yaml", "finding: prefer-better-tolerated-salt", "finding: prefer-salt")),
+        ("finding 'prefer-salt' is not defined",)),
     "risk factor condition": (lambda f: ("findings.yaml", edit(
         f, "findings.yaml", "{meds: {any_of: [thiazide-diuretic]}}",
         "{meds: {any_of: [thiazides]}}")), ("unknown id 'thiazides'",)),
