@@ -161,27 +161,37 @@ def test_output_file_is_written_whole(cli: Cli, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
 
 
+def default_sigint() -> None:
+    """Ctrl-C as at a terminal: a shell starts background jobs (a CI step run with &) with
+    SIGINT ignored, and a child would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_an_interrupted_run_leaves_no_partial_file(tmp_path: Path) -> None:
     """A real process reading a pipe that never ends is killed with SIGINT mid-way."""
     target = tmp_path / "out.jsonl"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     child = subprocess.Popen([sys.executable, "-m", "mgassist", "batch", "-", "--output",
                               str(target)], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=env, cwd=tmp_path)
-    assert child.stdin is not None
-    line = (json.dumps(GOOD) + "\n").encode()
-    for _ in range(3000):  # well past the first writes of the output buffer
-        child.stdin.write(line)
-    child.stdin.flush()
-    time.sleep(1.5)
-    assert child.poll() is None  # still waiting for more input
-    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # writing
-    child.send_signal(signal.SIGINT)
-    child.wait(timeout=30)  # stdin stays open: the run cannot end by reaching end of input
-    child.stdin.close()
-    assert child.stderr is not None
-    err = child.stderr.read()
-    child.stderr.close()
+                             env=env, cwd=tmp_path, preexec_fn=default_sigint)
+    assert child.stdin is not None and child.stderr is not None
+    try:
+        line = (json.dumps(GOOD) + "\n").encode()
+        for _ in range(3000):  # well past the first writes of the output buffer
+            child.stdin.write(line)
+        child.stdin.flush()
+        time.sleep(1.5)
+        assert child.poll() is None  # still waiting for more input
+        assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # writing
+        child.send_signal(signal.SIGINT)
+        child.wait(timeout=30)  # stdin stays open: the run cannot end by reaching end of input
+        err = child.stderr.read()
+    finally:  # never leave the process behind for the next test
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stdin.close()
+        child.stderr.close()
     assert child.returncode == 130
     assert b"Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # neither the output nor a temporary file

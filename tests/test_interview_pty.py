@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,10 @@ TIMEOUT = 30  # seconds: generous for a slow CI machine; a hang fails instead of
 def spawn(*args: str, cwd: Path) -> tuple[pexpect.spawn, io.StringIO]:
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "LINES": "50", "TERM": "xterm"}
     env.pop("MGASSIST_DEBUG", None)
+    # preexec_fn: Ctrl-C must reach the program even when the tests run in a background job,
+    # which a shell starts with SIGINT ignored
     child = pexpect.spawn(sys.executable, ["-m", "mgassist", "interview", *args], cwd=str(cwd),
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                           env=env, encoding="utf-8", timeout=TIMEOUT, dimensions=(50, 100))
     transcript = io.StringIO()
     child.logfile_read = transcript
