@@ -518,3 +518,84 @@ def test_each_regimen_monitoring_and_step_error_is_located(tmp_path: Path, case:
     name, line = make(folder)
     errors = errors_of(folder)
     assert_reported(errors, name, line, *words)
+
+
+# -- the compiled rule set keeps what the YAML says ------------------------------------------
+# The YAML is read here with ruamel directly; every id, text and citation must reach the
+# compiled rules unchanged (found by mutation testing: fields could be dropped unnoticed).
+
+def _raw(name: str) -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).load((BUNDLED / name).read_text(encoding="utf-8"))
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_the_compiled_regimen_and_monitoring_keep_the_yaml() -> None:
+    rules = load_rules()  # in the test, not the session fixture: this test compiles them
+    raw = _raw("treatment.yaml")
+    spec, compiled = raw["regimen"], rules.regimen
+    alt = spec["alternative"]
+    assert compiled.product_id == spec["product"]
+    assert compiled.product_label == spec["salts"][spec["product"]]["label"]
+    assert compiled.step_up_finding == spec["step_up_finding"]
+    assert compiled.caution_ceiling == spec["caution"]["ceiling"]
+    assert compiled.caution_note == _words(spec["caution"]["note"])
+    assert compiled.alternative_finding == alt["finding"]
+    assert compiled.alternative_label == spec["salts"][alt["salt"]]["label"]
+    assert compiled.alternative_note == _words(alt["note"])
+    assert compiled.side_effects == tuple(spec["side_effects"]["items"])
+    assert compiled.side_effects_advice == spec["side_effects"]["advice"]
+    assert compiled.maximum_basis == spec["maximum"]["basis"]
+    assert compiled.timing == spec["timing"]["text"]
+    assert {n: list(c) for n, c in compiled.cite_doses.items()} == \
+        {n: d["cite"] for n, d in spec["doses"].items()}
+    assert list(compiled.cite_product) == spec["salts"][spec["product"]]["cite"]
+    assert list(compiled.cite_caution) == spec["caution"]["cite"]
+    assert list(compiled.cite_timing) == spec["timing"]["cite"]
+    assert list(compiled.cite_alternative) == alt["cite"]
+    assert list(compiled.cite_side_effects) == spec["side_effects"]["cite"]
+    assert list(compiled.cite_maximum) == spec["maximum"].get("cite", [])
+    more = raw["monitoring"]["more_often"]
+    assert rules.monitoring.more_often_text == more["text"]
+    assert [r.label for r in rules.monitoring.reasons] == [r["label"] for r in more["reasons"]]
+    assert list(rules.monitoring.more_often_cite) == more["cite"]
+
+
+# -- predicates written out: the rule language's own "billion laughs" ------------------------
+
+def _predicates(folder: Path, *definitions: str) -> int:
+    return insert_after(folder, "decision.yaml", "  low-mg: {mg: {below: mg-lln}}",
+                        *definitions)
+
+
+def test_predicates_that_double_at_each_level_are_refused_at_load(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    line = _predicates(folder, "  p0: {mg: {below: mg-lln}}",
+                       *(f"  p{k}: {{any: [{{is: p{k - 1}}}, {{not: {{is: p{k - 1}}}}}]}}"
+                         for k in range(1, 21)))
+    started = time.perf_counter()
+    errors = errors_of(folder)
+    assert time.perf_counter() - started < 10
+    assert_reported(errors, "decision.yaml", set(range(line, line + 21)),
+                    "with every is: written out", "more than 10,000 tests")
+
+
+def test_a_long_predicate_chain_is_refused_at_load(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    line = _predicates(folder, "  c0: {mg: {below: mg-lln}}",
+                       *(f"  c{k}: {{not: {{is: c{k - 1}}}}}" for k in range(1, 60)))
+    errors = errors_of(folder)
+    assert_reported(errors, "decision.yaml", set(range(line, line + 60)),
+                    "with every is: written out", "nested", "at most 40 levels")
+
+
+def test_predicates_used_within_the_limits_load(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    _predicates(folder, "  c0: {mg: {below: mg-lln}}",
+                *(f"  c{k}: {{not: {{is: c{k - 1}}}}}" for k in range(1, 18)))
+    assert "c17" in read(folder, "decision.yaml")
+    load_rules(folder)  # 18 levels with is: written out: well within 40
