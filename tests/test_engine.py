@@ -177,3 +177,4 @@ def test_references_carry_their_identifiers(assess: Callable[..., Assessment]) -
     ref = a.references[CG]
     assert (ref.doi, ref.pmid) == ("10.1159/000180580", "1244564")  # rules/references.yaml
     assert ref.citation.startswith("Cockcroft DW, Gault MH. Prediction of creatinine clearance")
+    assert ref.caveat == "DOI and PMID seen in secondary sources only."

@@ -505,6 +505,10 @@ LOCATED = {  # case: (edit returning (file, line), words of the message)
     "alternative finding": (lambda f: ("treatment.yaml", edit(
         f, "treatment.yaml", "finding: prefer-better-tolerated-salt", "finding: prefer-salt")),
         ("finding 'prefer-salt' is not defined",)),
+    "timing cite": (lambda f: ("treatment.yaml", edit(f, "treatment.yaml",
+                                                      "cite: [nightingale2006-bsg]",
+                                                      f"cite: [{UNKNOWN_CITE}]")),
+                    (f"citation {UNKNOWN_CITE!r} is not in the bibliography",)),
     "risk factor condition": (lambda f: ("findings.yaml", edit(
         f, "findings.yaml", "{meds: {any_of: [thiazide-diuretic]}}",
         "{meds: {any_of: [thiazides]}}")), ("unknown id 'thiazides'",)),
