@@ -35,6 +35,9 @@ from typing import Any
 import pytest
 from conftest import finding_ids
 
+# The spec's vocabulary, written out once for both oracles (test_properties.py).
+from test_properties import CONDITIONS, HYPERMG_SIGNS, INDICATIONS, RED_FLAGS, SYMPTOMS
+
 from mgassist import Assessment, InputErrors, RuleSet, evaluate, parse_patient
 
 POPULATION = int(os.environ.get("MGASSIST_POPULATION", "10000"))
@@ -94,17 +97,6 @@ DRUG_NAMES = ["furosemide", "bumetanide", "torsemide", "hydrochlorothiazide", "c
               "rabeprazole", "gentamicin", "tobramycin", "amikacin", "tacrolimus", "cyclosporine",
               "doxycycline", "minocycline", "tetracycline", "ciprofloxacin", "levofloxacin",
               "moxifloxacin", "alendronate", "risedronate", "ibandronate"]
-CONDITIONS = ["chronic-diarrhea", "short-bowel-syndrome", "malabsorption", "high-output-stoma",
-              "alcohol-use-disorder", "diabetes", "inflammatory-bowel-disease",
-              "hyperthyroidism", "volume-depletion"]
-SYMPTOMS = ["tetany", "seizure", "arrhythmia", "cramps", "spasm", "twitching", "paresthesia",
-            "fatigue", "weakness", "hyporeflexia", "hypotension", "respiratory-depression",
-            "confusion", "nausea"]
-INDICATIONS = ["neck-spasm", "muscle-cramps", "back-pain", "neuropathic-pain", "migraine",
-               "documented-hypomagnesemia", "other"]
-RED_FLAGS = frozenset({"tetany", "seizure", "arrhythmia"})
-HYPERMG_SIGNS = frozenset({"hyporeflexia", "hypotension", "respiratory-depression", "arrhythmia",
-                           "confusion"})
 POOR_ABSORPTION = frozenset({"chronic-diarrhea", "high-output-stoma", "short-bowel-syndrome",
                              "malabsorption"})
 
