@@ -447,22 +447,6 @@ def test_every_problem_is_reported_and_nothing_half_loaded_is_returned(tmp_path:
 # -- every error path of the regimen, monitoring, steps and risk factors is located ----------
 # (found by mutation testing: these paths were refused, but where was never checked)
 
-def _more_often_cite(folder: Path) -> int:
-    lines = load_lines(folder, "treatment.yaml")
-    i = after(lines, only(lines, "  more_often:"), "    cite: [")
-    lines[i] = f"    cite: [{UNKNOWN_CITE}]\n"
-    save_lines(folder, "treatment.yaml", lines)
-    return i + 1
-
-
-def _standard_dose(folder: Path, amount: str) -> int:
-    lines = load_lines(folder, "treatment.yaml")
-    i = after(lines, only(lines, "    standard-start:"), "      elemental:")
-    lines[i] = f"      elemental: {amount}\n"
-    save_lines(folder, "treatment.yaml", lines)
-    return i + 1
-
-
 def _drop_step_up(folder: Path) -> int:
     lines = load_lines(folder, "treatment.yaml")
     key = only(lines, "    step-up:")
@@ -482,9 +466,13 @@ def _drop_mg_molar_mass(folder: Path) -> int:
 
 
 LOCATED = {  # case: (edit returning (file, line), words of the message)
-    "monitoring cite": (lambda f: ("treatment.yaml", _more_often_cite(f)),
+    "monitoring cite": (lambda f: ("treatment.yaml", set_field(f, "treatment.yaml", "  more_often:",
+                                                              "    cite: [",
+                                                              f"    cite: [{UNKNOWN_CITE}]")),
                         (f"citation {UNKNOWN_CITE!r} is not in the bibliography",)),
-    "dose unit": (lambda f: ("treatment.yaml", _standard_dose(f, "12 mmol/L")),
+    "dose unit": (lambda f: ("treatment.yaml", set_field(f, "treatment.yaml", "    standard-start:",
+                                                        "      elemental:",
+                                                        "      elemental: 12 mmol/L")),
                   ("'12 mmol/L'", "mmol/day")),
     "dose missing": (lambda f: ("treatment.yaml", _drop_step_up(f)),
                      ("dose 'step-up' is missing",)),
