@@ -47,8 +47,8 @@ class Budget:
     passed: bool = False  # a limit was passed: reading more files would only repeat that
 
 
-class _TooMuch(Exception):
-    """A limit passed while scanning, at a 1-based line."""
+class _Refused(Exception):
+    """A refusal while the file is scanned or composed, at a 1-based line."""
 
     def __init__(self, line: int, message: str) -> None:
         super().__init__(message)
@@ -139,6 +139,7 @@ def _compose(text: str, shown: Path, budget: Budget) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.composer import Composer
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.events import AliasEvent
     from ruamel.yaml.scanner import Scanner
 
     class Guarded(Scanner):
@@ -155,15 +156,20 @@ def _compose(text: str, shown: Path, budget: Budget) -> Any:
 
         def check_depth(self) -> None:
             if self.flow_level + len(self.indents) > MAX_DEPTH:
-                raise _TooMuch(self.reader.line + 1, f"nested deeper than {MAX_DEPTH} levels")
+                raise _Refused(self.reader.line + 1, f"nested deeper than {MAX_DEPTH} levels")
 
     class Counted(Composer):
         def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.parser.check_event(AliasEvent):
+                # refused where it is used, before the composer shares the anchored node
+                line = self.parser.peek_event().start_mark.line + 1
+                raise _Refused(line, "YAML aliases (*name) are not allowed in rule files; "
+                                     "write the value out")
             budget.nodes -= 1
             if budget.nodes < 0:
                 budget.passed = True
                 line = self.parser.peek_event().start_mark.line + 1
-                raise _TooMuch(line, f"too large: a rule set may hold at most {MAX_NODES:,} "
+                raise _Refused(line, f"too large: a rule set may hold at most {MAX_NODES:,} "
                                      "YAML nodes (keys, values, lists and mappings) in all its "
                                      "files, passed on this line")
             return super().compose_node(parent, index)
@@ -173,7 +179,7 @@ def _compose(text: str, shown: Path, budget: Budget) -> Any:
     yaml.Composer = Counted
     try:
         nodes = list(yaml.compose_all(text))
-    except _TooMuch as exc:
+    except _Refused as exc:
         raise RulesErrors([RulesError(shown, exc.line, exc.message)]) from None
     except MarkedYAMLError as exc:
         last = text.count("\n") + (0 if text.endswith("\n") else 1)
@@ -197,8 +203,6 @@ class _Walker:
         self.shown = shown
         self.lines: dict[Path_, int] = {}
         self.errors: list[RulesError] = []
-        self.seen: set[int] = set()
-        self.alias_reported = False
 
     def fail(self, node: Any, message: str) -> None:
         self.errors.append(RulesError(self.shown, node.start_mark.line + 1, message))
@@ -206,20 +210,6 @@ class _Walker:
     def build(self, node: Any, where: Path_, depth: int) -> Any:
         from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-        if id(node) in self.seen:
-            # A node met twice is an alias: report where it is used (once per file: an alias
-            # bomb would otherwise produce thousands of identical lines).
-            if not self.alias_reported:
-                self.alias_reported = True
-                # the node's own mark is the anchor's; the enclosing key is where it is used
-                probe = where
-                while probe not in self.lines and probe:
-                    probe = probe[:-1]
-                self.errors.append(RulesError(
-                    self.shown, self.lines.get(probe),
-                    "YAML aliases (*name) are not allowed in rule files; write the value out"))
-            return None
-        self.seen.add(id(node))
         self.lines.setdefault(where, node.start_mark.line + 1)
         if depth > MAX_DEPTH:
             self.fail(node, f"nested deeper than {MAX_DEPTH} levels")
@@ -243,14 +233,14 @@ class _Walker:
         out: dict[str, Any] = {}
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == _STANDARD + "merge":
+                self.fail(key_node, "merge keys (<<) are not allowed in rule files")
+                continue
             if not isinstance(key_node, ScalarNode) or key_node.tag != _STANDARD + "str":
                 self.fail(key_node, "keys must be plain strings")
                 continue
             key = str(key_node.value)
             line = key_node.start_mark.line + 1
-            if key == "<<":
-                self.fail(key_node, "merge keys (<<) are not allowed in rule files")
-                continue
             if key in out:
                 self.fail(key_node, f"duplicate key {key!r} (first defined on line "
                                     f"{first_line[key]})")
