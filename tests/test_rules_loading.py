@@ -500,7 +500,38 @@ LOCATED = {  # case: (edit returning (file, line), words of the message)
     "risk factor condition": (lambda f: ("findings.yaml", edit(
         f, "findings.yaml", "{meds: {any_of: [thiazide-diuretic]}}",
         "{meds: {any_of: [thiazides]}}")), ("unknown id 'thiazides'",)),
+    "vocabulary id missing": (lambda f: ("vocabulary.yaml", _drop_tetany(f)),
+                              ("symptoms: id 'tetany' of the contract is missing",)),
+    "vocabulary id not in the contract": (lambda f: ("vocabulary.yaml", edit(
+        f, "vocabulary.yaml", "    tetany: {", "    tetanus: {")),
+        ("symptoms: 'tetanus' is not an id of the contract",)),
+    "vocabulary synonym taken": (lambda f: ("vocabulary.yaml", edit(
+        f, "vocabulary.yaml", "synonyms: [spasms, muscle-spasm]", "synonyms: [spasms, cramp]")),
+        ("symptoms: 'cramp' already means 'cramps'",)),  # at the entry that came second
 }
+# Cockcroft-Gault's parameters: each with a plausible number in the wrong unit, at its own line
+for _name, _old, _new in [
+        ("age_from", "age_from: 140 year", "age_from: 140 kg"),
+        ("divisor", "divisor: 72 year*kg*min/(mL*mg/dL)", "divisor: 72"),
+        ("ideal_base", "male: 50 kg}", "male: 50 cm}"),
+        ("ideal_per_inch", "ideal_per_inch: 2.3 kg", "ideal_per_inch: 2.3 cm"),
+        ("ideal_from_height", "ideal_from_height: 60 in", "ideal_from_height: 60 kg"),
+        ("underweight_below", "underweight_below: 18.5 kg/m**2", "underweight_below: 18.5 kg"),
+        ("overweight_from", "overweight_from: 25 kg/m**2", "overweight_from: 25 kg/m")]:
+    LOCATED[f"cockcroft_gault {_name}"] = (
+        lambda f, old=_old, new=_new: ("thresholds.yaml", edit(f, "thresholds.yaml", old, new)),
+        (f"cockcroft_gault.{_name}:",))
+LOCATED["cockcroft_gault adults_from"] = (
+    lambda f: ("thresholds.yaml", edit(f, "thresholds.yaml", "adults_from: adult-age",
+                                       "adults_from: mg-lln")),
+    ("adults_from: 'mg-lln' is not a threshold for age",))
+
+
+def _drop_tetany(folder: Path) -> int:
+    lines = load_lines(folder, "vocabulary.yaml")
+    del lines[only(lines, "    tetany: {")]
+    save_lines(folder, "vocabulary.yaml", lines)
+    return only(lines, "  symptoms:") + 1  # a missing id is reported at its vocabulary
 
 
 @pytest.mark.parametrize("case", sorted(LOCATED))
@@ -556,6 +587,22 @@ def test_the_compiled_regimen_and_monitoring_keep_the_yaml() -> None:
     assert [r.label for r in rules.monitoring.reasons] == [r["label"] for r in more["reasons"]]
     assert list(rules.monitoring.more_often_cite) == more["cite"]
 
+
+
+def test_the_compiled_quantities_keep_the_yaml() -> None:
+    rules = load_rules()
+    spec = _raw("quantities.yaml")["quantities"]
+    assert list(rules.quantities) == list(spec)
+    for qid, raw in spec.items():
+        rule = rules.quantities[qid]
+        assert (rule.id, rule.label, rule.example) == (qid, raw["label"], raw["example"])
+        assert (rule.minimum_text, rule.maximum_text) == (raw["plausible"]["min"],
+                                                          raw["plausible"]["max"])
+        assert rule.shown_as == raw.get("shown_as")
+        assert rule.compare_in_canonical == (raw.get("compare_in") == "canonical")
+        assert rule.table.canonical == raw["canonical"]
+    assert rules.quantities["age"].shown_as == "years"  # the YAML does have one to keep
+    assert rules.quantities["age"].as_used(67) == "67.0 years"
 
 # -- predicates written out: the rule language's own "billion laughs" ------------------------
 
