@@ -3,6 +3,7 @@ same stdout, same stderr, same exit code, for valid, invalid and odd command lin
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -107,3 +108,52 @@ def test_generated_command_lines_agree(pieces: list[list[str]], capsys: Any) -> 
     code, _, err = both(argv, capsys)
     assert code in (0, 2)
     assert "Traceback" not in err
+
+
+EMPTY_RULES = ("Invalid value for '--rules': an empty path; give a rule file or folder (leave it "
+               "out to use the bundled rules)")
+
+
+@pytest.mark.parametrize("argv", [
+    ["assess", "--rules", "", "--mg", "0.6 mmol/L", "--crcl", "80 mL/min"],
+    ["assess", "--mg", "0.6 mmol/L", "--crcl", "80 mL/min", "--rules="],
+    ["assess", "--rules", "  ", "--mg", "0.6 mmol/L", "--crcl", "80 mL/min"],
+    ["batch", "-", "--rules", ""],
+    ["interview", "--rules", ""],
+    ["units", "--rules", ""],
+    ["rules", "test", "--rules", ""],
+    ["rules", "show", "--rules", ""],
+])
+def test_an_empty_rule_path_is_refused_not_read_as_the_current_folder(
+        argv: list[str], capsys: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `--rules "$RULES"` with RULES unset: the current folder holds a YAML file that would be
+    # reported if it were read as the rule set
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "decision.yaml").write_text("this: is not a rule set\n", encoding="utf-8")
+    code, out, err = run(argv, capsys, quick=True)
+    assert code == 2
+    assert EMPTY_RULES in " ".join(err.split())
+    assert "decision.yaml" not in out + err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("argv", "name", "accepted"), [
+    (["rules", "validate", ""], "path",
+     "a rule file or folder (leave it out to use the bundled rules)"),
+    (["rules", "test", ""], "paths",
+     "a vignette file or folder (leave it out to use the tests/ folder of the rule set)"),
+])
+def test_an_empty_path_argument_is_refused(argv: list[str], name: str, accepted: str,
+                                           capsys: Any, tmp_path: Any,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(argv, capsys, quick=True)
+    assert code == 2 and out == ""
+    assert f"Invalid value for '{name}': an empty path; give {accepted}" in " ".join(err.split())
+
+
+def test_an_empty_rule_path_in_json_names_the_field(capsys: Any) -> None:
+    argv = ["assess", "--rules", "", "--mg", "0.6 mmol/L", "--crcl", "80 mL/min", "--json"]
+    assert quick_assess_args(argv) is None  # left to the typer command, which refuses it
+    code, out, _ = both(argv, capsys)
+    assert code == 2
+    assert json.loads(out) == {"error": {"field": "rules", "message": EMPTY_RULES}}

@@ -41,9 +41,28 @@ rules_app = typer.Typer(help="Work with rule sets.", no_args_is_help=True,
 app.add_typer(rules_app, name="rules")
 
 _HELP = {f.name: f.help for f in FIELDS}
+
+
+def _given_path(text: str, accepted: str) -> Path:
+    """A path as typed; an empty one (an unset shell variable) is refused, never read as the
+    current folder."""
+    if not text.strip():
+        raise typer.BadParameter(f"an empty path; give {accepted}")
+    return Path(text)
+
+
+def _rule_path(text: str) -> Path:
+    return _given_path(text, "a rule file or folder (leave it out to use the bundled rules)")
+
+
+def _vignette_path(text: str) -> Path:
+    return _given_path(text, "a vignette file or folder (leave it out to use the tests/ "
+                             "folder of the rule set)")
+
+
 RulesOption = Annotated[Path | None, typer.Option(
     "--rules", help="rule file or folder to use instead of the bundled rules",
-    show_default=False)]
+    show_default=False, parser=_rule_path)]
 
 
 def _opt(name: str) -> Any:
@@ -233,7 +252,8 @@ def units(rules: RulesOption = None) -> None:
 @rules_app.command("validate")
 def rules_validate(
     path: Annotated[Path | None, typer.Argument(
-        help="rule file or folder (default: the bundled rules)", show_default=False)] = None,
+        help="rule file or folder (default: the bundled rules)", show_default=False,
+        parser=_rule_path)] = None,
     strict: Annotated[bool, typer.Option(
         "--strict", help="count warnings (rules that can never fire, references never cited) "
         "as problems: exit 1")] = False,
@@ -272,7 +292,7 @@ def rules_validate(
 def rules_test(
     paths: Annotated[list[Path] | None, typer.Argument(
         help="vignette files or folders (default: the tests/ folder of the rule set)",
-        show_default=False)] = None,
+        show_default=False, parser=_vignette_path)] = None,
     rules: RulesOption = None,
     coverage: Annotated[bool, typer.Option(
         "--coverage", help="list every rule with the number of cases in which it fired, and "

@@ -45,6 +45,8 @@ def quick_assess_args(argv: Sequence[str]) -> tuple[dict[str, Any], Path | None,
         if value.startswith("-"):
             return None
         if flag == "--rules":
+            if not value.strip():
+                return None  # refused by the typer command, with its message
             rules = Path(value)
             continue
         spec = _FLAGS[flag]
