@@ -291,10 +291,86 @@ def test_validate_reports_unreachable_rules_and_uncited_references(cli: Cli,
     assert cli("rules", "validate", str(rules), "--strict").exit_code == 1
 
 
+def _many_steps(rules: Path, count: int) -> list[str]:
+    """Insert ``count`` steps on four facts before urgent-symptomatic-low-mg; their ids."""
+    ids = [f"gen-{i}" for i in range(count)]
+    steps = "".join(
+        f"  - id: {sid}\n    when: {{all: [{{mg: {{below: {0.30 + i / 1000:.3f} mmol/L}}}}, "
+        f"{{k: {{below: {2 + i / 200:.3f} mmol/L}}}}, {{crcl: {{below: {5 + i / 10:.1f} "
+        f"mL/min}}}}, {{age: {{at_or_above: {100 + i / 10:.1f} year}}}}]}}\n"
+        "    status: urgent\n    finding: severe-hypomagnesemia\n    reason: Generated.\n\n"
+        for i, sid in enumerate(ids))
+    edit(rules / "decision.yaml", "  - id: urgent-symptomatic-low-mg\n",
+         steps + "  - id: urgent-symptomatic-low-mg\n")
+    return ids
+
+
+def test_the_search_for_unreachable_rules_spends_at_most_its_budget(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without a budget, 150 such steps take 150 x 150 / 2 pairwise searches of up to 1,296
+    # combinations each (about 14 s here); the budget stops it and says which rules were left.
+    from mgassist import _rules_reach
+    from mgassist._rules_loader import load_rules
+
+    folder = rules_copy(tmp_path)
+    _many_steps(folder, 150)
+    rules = load_rules(folder)
+    made: list[int] = []
+    original = _rules_reach._combinations
+
+    def counted(axes: Any) -> Any:
+        for facts in original(axes):
+            made.append(1)
+            yield facts
+    monkeypatch.setattr(_rules_reach, "_combinations", counted)
+    reach = _rules_reach.never_fire(rules, budget=20_000)
+    assert 0 < len(made) <= 20_000
+    assert len(reach.skipped) > 50  # most of the 150 steps, and what comes after them
+    assert reach.skipped[-1].kind == "monitoring-reason"  # searching stops for the rest too
+
+
+def test_with_no_budget_left_every_rule_is_skipped_in_order(rules: Any) -> None:
+    from mgassist._rules_reach import never_fire
+
+    reach = never_fire(rules, budget=0)
+    assert reach.unreachable == []
+    expected = ([("step", s.id) for s in rules.steps]
+                + [(kind, rid) for fid, f in rules.findings.items()
+                   for kind, rid in [("finding", fid)]
+                   + [("detail", f"{fid}.details[{d}]") for d in range(len(f.details))
+                      if f.details[d].when is not None]]
+                + [("risk-factor", r.id) for r in rules.risk_factors]
+                + [("monitoring-reason", r.label) for r in rules.monitoring.reasons])
+    assert [(s.kind, s.id) for s in reach.skipped] == expected
+    assert never_fire(rules).skipped == []  # the bundled rules fit in the default budget
+
+
+def test_validate_says_which_rules_were_not_searched(cli: Cli, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from mgassist import _rules_reach
+
+    rules = rules_copy(tmp_path)
+    ids = _many_steps(rules, 40)
+    # 40 generated steps need far more than 5,000 combinations: some are left unsearched
+    monkeypatch.setattr(_rules_reach, "SEARCH_BUDGET", 5_000)
+    result = cli("rules", "validate", str(rules))
+    assert result.exit_code == 0
+    found = re.findall(r"warning: (.+):(\d+): step (\S+) and (\d+) other rule\(s\) could not "
+                       r"be searched for conditions that can never be true \(too many "
+                       r"combinations\); they may still be unreachable", result.stderr)
+    assert len(found) == 1, result.stderr
+    path, line, first, others = found[0]
+    lines = (rules / "decision.yaml").read_text(encoding="utf-8").splitlines()
+    assert (path, int(line)) == (str(rules / "decision.yaml"), lines.index(f"  - id: {first}") + 1)
+    assert first in ids and int(others) > 0
+    assert cli("rules", "validate", str(rules), "--strict").exit_code == 1
+
+
 def test_bundled_rules_have_no_unreachable_rule(cli: Cli) -> None:
     result = cli("rules", "validate")
     assert result.exit_code == 0
     assert "can never" not in result.stderr
+    assert "could not be searched" not in result.stderr
     # Known and documented (docs/clinical-basis.md): three verified references no rule cites.
     assert sorted(re.findall(r"reference '([^']+)' is never cited", result.stderr)) == \
         ["ayuk2014-ajkd", "ciaaw-mg", "ods-magnesium-hp"]

@@ -78,8 +78,17 @@ def check_rules(path: Path | str | None = None) -> tuple[RuleSet, list[RulesErro
     warnings = [compiler.owner["references"].error(
         ("references", rid), f"reference {rid!r} is never cited by any rule")
         for rid in rules.references if rid not in compiler.cited]
+    reach = never_fire(rules)
     warnings += [compiler.owner[u.section].error((u.section, *u.where), u.message)
-                 for u in never_fire(rules)]
+                 for u in reach.unreachable]
+    if reach.skipped:  # once: a huge rule set would otherwise print a line per rule
+        first = reach.skipped[0]
+        others = len(reach.skipped) - 1
+        warnings.append(compiler.owner[first.section].error(
+            (first.section, *first.where),
+            f"{first.kind} {first.id}{f' and {others} other rule(s)' if others else ''} could "
+            "not be searched for conditions that can never be true (too many combinations); "
+            "they may still be unreachable"))
     return rules, warnings
 
 

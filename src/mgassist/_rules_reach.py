@@ -13,10 +13,12 @@ conditions with the engine's own ``evaluate`` on every combination. It reports:
 * a step that is true only where an earlier step is also true (the earlier one always decides);
 * a finding's detail whose condition contradicts its finding's.
 
-Only pairs of steps are compared (not a step against several earlier ones together), and a
-search larger than MAX_POINTS combinations (or naming more than MAX_LIST_ITEMS items of one
-list) is skipped: "where detectable". A rule reported here
-truly cannot fire for any patient; one not reported may still be unreachable in a subtler way.
+Only pairs of steps are compared (not a step against several earlier ones together). A search
+larger than MAX_POINTS combinations (or naming more than MAX_LIST_ITEMS items of one list) is
+skipped, and so is every search once the whole rule set has used SEARCH_BUDGET combinations
+(the bundled rules use about 27,000), so that validating a large rule set stays quick: "where
+detectable". The skipped searches are counted and reported. A rule reported here truly cannot
+fire for any patient; one not reported may still be unreachable in a subtler way.
 """
 
 from __future__ import annotations
@@ -41,9 +43,10 @@ from ._conditions import (
 from ._ruleset import RuleSet
 from ._trace import detail_id
 
-__all__ = ["MAX_POINTS", "Unreachable", "never_fire"]
+__all__ = ["MAX_POINTS", "SEARCH_BUDGET", "Reach", "Skipped", "Unreachable", "never_fire"]
 
-MAX_POINTS = 50_000
+MAX_POINTS = 50_000  # combinations of one search
+SEARCH_BUDGET = 100_000  # combinations of all the searches of a rule set: about 2 s at most
 MAX_LIST_ITEMS = 12  # every combination of up to this many items; more: skipped
 
 
@@ -58,68 +61,114 @@ class Unreachable:
     message: str
 
 
-def never_fire(rules: RuleSet) -> list[Unreachable]:
-    """Every rule the search proves can never fire."""
+@dataclass(frozen=True)
+class Skipped:
+    """A rule that was not searched (too many combinations, or the budget was spent)."""
+
+    kind: str
+    id: str
+    section: str
+    where: tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What the search found: rules that can never fire, and rules it could not search."""
+
+    unreachable: list[Unreachable]
+    skipped: list[Skipped]
+
+
+def never_fire(rules: RuleSet, *, budget: int | None = None) -> Reach:
+    """Every rule the search proves can never fire, within ``budget`` combinations in all
+    (default SEARCH_BUDGET)."""
+    search = _Search(SEARCH_BUDGET if budget is None else budget)
     out: list[Unreachable] = []
     for i, step in enumerate(rules.steps):
-        if _never_true([step.when]):
+        search.rule = Skipped("step", step.id, "steps", (i,))
+        if search.never_true([step.when]):
             out.append(Unreachable("step", step.id, "steps", (i,),
                                    f"step {step.id} can never fire: its condition is never "
                                    "true"))
             continue
         for earlier in rules.steps[:i]:
-            if _implies(step.when, earlier.when):
+            if search.implies(step.when, earlier.when):
                 out.append(Unreachable(
                     "step", step.id, "steps", (i,),
                     f"step {step.id} can never set the status: whenever its condition is "
                     f"true, the earlier step {earlier.id} is true too and decides first"))
                 break
     for fid, rule in rules.findings.items():
-        if _never_true([rule.when]):
+        search.rule = Skipped("finding", fid, "findings", (fid,))
+        if search.never_true([rule.when]):
             out.append(Unreachable("finding", fid, "findings", (fid,),
                                    f"finding {fid} can never be reported: its condition is "
                                    "never true"))
             continue
         for d, detail in enumerate(rule.details):
-            if detail.when is not None and _never_true([rule.when, detail.when]):
+            search.rule = Skipped("detail", detail_id(fid, d), "findings", (fid, "details", d))
+            if detail.when is not None and search.never_true([rule.when, detail.when]):
                 out.append(Unreachable(
                     "detail", detail_id(fid, d), "findings", (fid, "details", d),
                     f"detail {d} of finding {fid} can never be shown: its condition "
                     "contradicts the finding's"))
     for r, factor in enumerate(rules.risk_factors):
-        if _never_true([factor.when]):
+        search.rule = Skipped("risk-factor", factor.id, "risk_factors", (r,))
+        if search.never_true([factor.when]):
             out.append(Unreachable("risk-factor", factor.id, "risk_factors", (r,),
                                    f"risk factor {factor.id} can never be present: its "
                                    "condition is never true"))
     for m, reason in enumerate(rules.monitoring.reasons):
-        if _never_true([reason.when]):
+        search.rule = Skipped("monitoring-reason", reason.label, "monitoring",
+                              ("more_often", "reasons", m))
+        if search.never_true([reason.when]):
             out.append(Unreachable("monitoring-reason", reason.label, "monitoring",
                                    ("more_often", "reasons", m),
                                    f"monitoring reason {reason.label!r} can never apply: its "
                                    "condition is never true"))
-    return out
+    return Reach(out, search.skipped)
 
 
-def _never_true(conds: Sequence[Condition]) -> bool:
-    """True when the search proves that ``all(conds)`` is never true (False if skipped)."""
-    both = All(tuple(conds))
-    points = _points(conds)
-    if points is None:
-        return False
-    return not any(evaluate(both, facts) is True for facts in points)
+class _Search:
+    """The searches of one rule set, sharing one budget of combinations."""
+
+    def __init__(self, budget: int) -> None:
+        self.left = budget
+        self.skipped: list[Skipped] = []
+        self.rule: Skipped | None = None  # the rule being searched, reported if skipped
+
+    def points(self, conds: Sequence[Condition]) -> Iterator[Facts] | None:
+        """The representative facts of ``conds``, paid from the budget; None (and the rule
+        counted as skipped, once) when there are too many."""
+        found = _points(conds)
+        if found is None or found[0] > self.left:
+            if self.rule is not None and self.skipped[-1:] != [self.rule]:  # rules in order
+                self.skipped.append(self.rule)
+            return None
+        self.left -= found[0]
+        return found[1]
+
+    def never_true(self, conds: Sequence[Condition]) -> bool:
+        """True when the search proves that ``all(conds)`` is never true (False if skipped)."""
+        both = All(tuple(conds))
+        points = self.points(conds)
+        if points is None:
+            return False
+        return not any(evaluate(both, facts) is True for facts in points)
+
+    def implies(self, cond: Condition, other: Condition) -> bool:
+        """True when the search proves ``other`` is true wherever ``cond`` is (False if
+        skipped)."""
+        points = self.points([cond, other])
+        if points is None:
+            return False
+        return all(evaluate(other, facts) is True for facts in points
+                   if evaluate(cond, facts) is True)
 
 
-def _implies(cond: Condition, other: Condition) -> bool:
-    """True when the search proves ``other`` is true wherever ``cond`` is (False if skipped)."""
-    points = _points([cond, other])
-    if points is None:
-        return False
-    return all(evaluate(other, facts) is True for facts in points
-               if evaluate(cond, facts) is True)
-
-
-def _points(conds: Sequence[Condition]) -> list[Facts] | None:
-    """Representative facts for ``conds``, or None when there would be too many."""
+def _points(conds: Sequence[Condition]) -> tuple[int, Iterator[Facts]] | None:
+    """How many representative facts ``conds`` need, and those facts one by one; None when
+    there would be more than MAX_POINTS."""
     limits: dict[str, set[float]] = {}
     known: set[str] = set()
     items: dict[str, set[str]] = {}
@@ -151,7 +200,10 @@ def _points(conds: Sequence[Condition]) -> list[Facts] | None:
         size *= len(axis[2])
     if size > MAX_POINTS:
         return None
-    out = []
+    return size, _combinations(axes)
+
+
+def _combinations(axes: list[tuple[str, str, list[object]]]) -> Iterator[Facts]:
     for combo in itertools.product(*(axis[2] for axis in axes)):
         numbers: dict[str, NumberFact] = {}
         lists: dict[str, frozenset[str]] = {}
@@ -165,8 +217,7 @@ def _points(conds: Sequence[Condition]) -> list[Facts] | None:
                 lists[fact] = value
             elif kind == "single":
                 singles[fact] = value if isinstance(value, str) else None
-        out.append(Facts(numbers, lists, singles))
-    return out
+        yield Facts(numbers, lists, singles)
 
 
 def _values(limits: Sequence[float]) -> Iterator[float]:
