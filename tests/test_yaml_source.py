@@ -73,14 +73,17 @@ def test_a_key_keeps_its_own_line_when_its_value_starts_later(tmp_path: Path) ->
 
 def test_scalars_are_read_as_yaml_1_2(tmp_path: Path) -> None:
     located = read(tmp_path, "a: 0x1F\nb: 1_000\nc: 1.5e3\nd: True\ne: ~\nf: 0o17\ng: -0b11\n"
-                             "h: +12\ni: false\nj: null\nk: '0x10'\nl: 1_0.5\nm: -.5\nn: 012\n")
+                             "h: +12\ni: false\nj: null\nk: '0x10'\nl: 1_0.5\nm: -.5\nn: 012\n"
+                             "o: 1__000\np: 1__0.5\nq: 1_\nr: 0xff_ff\ns: 1.5E+3\nt: 1.\n")
     assert located.data == {"a": 31, "b": 1000, "c": 1500.0, "d": True, "e": None, "f": 15,
                             "g": -3, "h": 12, "i": False, "j": None, "k": "0x10", "l": 10.5,
-                            "m": -0.5, "n": 12}
+                            "m": -0.5, "n": 12, "o": 1000, "p": 10.5, "q": 1, "r": 65535,
+                            "s": 1500.0, "t": 1.0}
     assert type(located.data["c"]) is float and type(located.data["n"]) is int
 
 
-@pytest.mark.parametrize("text", [".inf", "-.Inf", ".INF", ".nan", ".NaN", ".NAN"])
+@pytest.mark.parametrize("text", [".inf", "-.Inf", "+.INF", ".nan", ".NaN", ".NAN", "1e999",
+                                  "-2.5e400"])
 def test_infinite_and_nan_numbers_are_refused_at_their_line(tmp_path: Path, text: str) -> None:
     assert refusals(tmp_path, f"a: 1\nb: {text}\n") == [
         ("shown.yaml", 2, f"cannot read {text!r} as float: infinite and NaN numbers are not "
@@ -114,9 +117,10 @@ def test_an_alias_bomb_is_refused_before_anything_is_expanded(tmp_path: Path) ->
     assert refusals(tmp_path, "\n".join(lines) + "\n") == [("shown.yaml", 2, ALIAS)]
 
 
-def test_merge_keys_are_named(tmp_path: Path) -> None:
-    assert refusals(tmp_path, "a: {b: 1}\n<<: {c: 2}\n") == [
-        ("shown.yaml", 2, "merge keys (<<) are not allowed in rule files")]
+def test_merge_keys_are_named_and_the_keys_after_them_still_checked(tmp_path: Path) -> None:
+    assert refusals(tmp_path, "a: {b: 1}\n<<: {c: 2}\nd: !x 3\n") == [
+        ("shown.yaml", 2, "merge keys (<<) are not allowed in rule files"),
+        ("shown.yaml", 3, "tag '!x' is not allowed in rule files")]
 
 
 def test_a_quoted_double_angle_key_is_only_a_string(tmp_path: Path) -> None:
@@ -130,6 +134,8 @@ def test_keys_that_are_not_strings_are_refused_at_their_lines(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(("content", "line", "tag"), [
+    ("a: !aaaaaaaaaaaaaaaaastr x\n", 1, "!aaaaaaaaaaaaaaaaastr"),  # ends like a standard one
+    ("a: !!python/str x\n", 1, "tag:yaml.org,2002:python/str"),
     ("a: 1\nb: !!python/object:os.system 1\n", 2, "tag:yaml.org,2002:python/object:os.system"),
     ("a: !!python/name:os.system\n", 1, "tag:yaml.org,2002:python/name:os.system"),
     ("a:\n  b: !include other.yaml\n", 2, "!include"),
@@ -151,9 +157,11 @@ def test_the_standard_map_and_seq_tags_written_out_are_accepted(tmp_path: Path) 
 
 
 def test_duplicate_keys_are_refused_with_the_first_definition(tmp_path: Path) -> None:
-    assert refusals(tmp_path, "a: 1\nb:\n  x: 1\n  x: 2\na: 3\n") == [
+    assert refusals(tmp_path, "a: 1\nb:\n  x: 1\n  x: 2\n  y: !x 1\na: 3\nc: 1\nc: 2\n") == [
         ("shown.yaml", 4, "duplicate key 'x' (first defined on line 3)"),
-        ("shown.yaml", 5, "duplicate key 'a' (first defined on line 1)")]
+        ("shown.yaml", 5, "tag '!x' is not allowed in rule files"),  # checking goes on
+        ("shown.yaml", 6, "duplicate key 'a' (first defined on line 1)"),
+        ("shown.yaml", 8, "duplicate key 'c' (first defined on line 7)")]
 
 
 def test_every_problem_of_a_file_is_reported_in_order(tmp_path: Path) -> None:
@@ -266,8 +274,9 @@ def test_exactly_max_depth_lists_are_accepted_one_more_is_refused(tmp_path: Path
     for _ in range(MAX_DEPTH):
         [data] = data
     assert data == 1
-    assert refusals(tmp_path, "a: 1\n" + nested_lists(MAX_DEPTH + 1)) == [
-        ("shown.yaml", 2, TOO_DEEP)]
+    assert refusals(tmp_path, nested_lists(MAX_DEPTH + 1)) == [("shown.yaml", 1, TOO_DEEP)]
+    assert refusals(tmp_path, "a:\n  b: " + nested_lists(MAX_DEPTH)) == [
+        ("shown.yaml", 2, TOO_DEEP)]  # two mappings and 40 lists
 
 
 def test_exactly_max_depth_mappings_are_accepted_one_more_is_refused(tmp_path: Path) -> None:
@@ -281,6 +290,13 @@ def test_exactly_max_depth_mappings_are_accepted_one_more_is_refused(tmp_path: P
     # 41 mappings: the leaf, on line 42, is the first thing too deep
     assert refusals(tmp_path, nested_mappings(MAX_DEPTH + 1)) == [
         ("shown.yaml", MAX_DEPTH + 2, TOO_DEEP)]
+    # a 41st mapping of two keys: refused at the second key, on line 42
+    two_keys = nested_mappings(MAX_DEPTH).replace("leaf", "x: 1\n" + "  " * MAX_DEPTH + "y: 2")
+    assert refusals(tmp_path, two_keys) == [("shown.yaml", MAX_DEPTH + 2, TOO_DEEP)]
+    # 40 mappings, the deepest of two keys: accepted
+    siblings = nested_mappings(MAX_DEPTH - 1).replace("leaf", "x: 1\n" + "  " * (MAX_DEPTH - 1)
+                                                      + "y: 2")
+    assert read(tmp_path, siblings).lines[(*(f"k{i}" for i in range(MAX_DEPTH - 1)), "y")] == 41
 
 
 def test_a_very_deep_structure_is_refused_while_scanning(tmp_path: Path) -> None:

@@ -16,7 +16,9 @@ rule set (one Budget for every read_yaml of a set), so more files do not mean mo
 from __future__ import annotations
 
 import codecs
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +36,6 @@ MAX_NODES = 10_000  # YAML nodes (mappings, lists, keys and values) of a rule se
 MAX_DEPTH = 40  # nesting of mappings and lists
 
 _STANDARD = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {"str", "int", "float", "bool", "null"}
 
 
 @dataclass
@@ -51,7 +52,6 @@ class _Refused(Exception):
     """A refusal while the file is scanned or composed, at a 1-based line."""
 
     def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
         self.line = line
         self.message = message
 
@@ -150,8 +150,7 @@ def _compose(text: str, shown: Path, budget: Budget) -> Any:
             super().fetch_flow_collection_start(*args, **kwargs)
 
         def add_indent(self, column: int) -> bool:
-            if self.indent < column:
-                self.check_depth()
+            self.check_depth()  # at a key of a deeper mapping, or of the same one: harmless
             return bool(super().add_indent(column))
 
         def check_depth(self) -> None:
@@ -208,13 +207,13 @@ class _Walker:
         self.errors.append(RulesError(self.shown, node.start_mark.line + 1, message))
 
     def build(self, node: Any, where: Path_, depth: int) -> Any:
-        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+        from ruamel.yaml.nodes import ScalarNode, SequenceNode
 
         self.lines.setdefault(where, node.start_mark.line + 1)
         if depth > MAX_DEPTH:
             self.fail(node, f"nested deeper than {MAX_DEPTH} levels")
             return None
-        tag = node.tag or ""
+        tag = node.tag
         if isinstance(node, ScalarNode):
             return self.scalar(node, tag)
         if not tag.startswith(_STANDARD) or tag[len(_STANDARD):] not in {"map", "seq"}:
@@ -222,10 +221,7 @@ class _Walker:
             return None
         if isinstance(node, SequenceNode):
             return [self.build(item, (*where, i), depth + 1) for i, item in enumerate(node.value)]
-        if isinstance(node, MappingNode):
-            return self.mapping(node, where, depth)
-        self.fail(node, "unsupported YAML node")
-        return None
+        return self.mapping(node, where, depth)  # the only other kind of node
 
     def mapping(self, node: Any, where: Path_, depth: int) -> dict[str, Any]:
         from ruamel.yaml.nodes import ScalarNode
@@ -248,43 +244,39 @@ class _Walker:
             first_line[key] = line
             self.lines[(*where, key)] = line
             out[key] = self.build(value_node, (*where, key), depth + 1)
-            self.lines[(*where, key)] = line
         return out
 
     def scalar(self, node: Any, tag: str) -> Any:
-        kind = tag[len(_STANDARD):] if tag.startswith(_STANDARD) else ""
-        if kind not in _SCALAR_TAGS:
+        reader = _SCALAR_READERS.get(tag)
+        if reader is None:
             self.fail(node, f"tag {tag!r} is not allowed in rule files")
             return None
         text = str(node.value)
         try:
-            return _SCALAR_READERS[kind](text)
+            return reader(text)
         except ValueError as exc:
-            self.fail(node, f"cannot read {text!r} as {kind}: {exc}")
+            self.fail(node, f"cannot read {text!r} as {tag.removeprefix(_STANDARD)}: {exc}")
             return None
 
 
 def _read_int(text: str) -> int:
     digits = text.replace("_", "")
-    body = digits.lstrip("+-")
-    if body[:2].lower() in {"0x", "0o", "0b"}:
-        return int(digits, 0)
-    return int(digits, 10)
+    # 0x1F, 0o17, 0b11 by their prefix; 012 is twelve (YAML 1.2 has no C-style octal)
+    return int(digits, 0) if re.match(r"[-+]?0[xob]", digits, re.I) else int(digits)
 
 
 def _read_float(text: str) -> float:
-    value = float(text.replace("_", "").replace(".inf", "inf").replace(".Inf", "inf")
-                  .replace(".INF", "inf").replace(".nan", "nan").replace(".NaN", "nan")
-                  .replace(".NAN", "nan"))
-    if value != value or value in (float("inf"), float("-inf")):
+    # YAML's .inf and .nan (any case) become Python's, to be refused with the overflows below
+    value = float(text.lower().replace(".inf", "inf").replace(".nan", "nan").replace("_", ""))
+    if not math.isfinite(value):
         raise ValueError("infinite and NaN numbers are not allowed in rules")
     return value
 
 
-_SCALAR_READERS: dict[str, Any] = {
-    "str": str,
-    "int": _read_int,
-    "float": _read_float,
-    "bool": lambda text: text.lower() == "true",
-    "null": lambda text: None,
+_SCALAR_READERS: dict[str, Any] = {  # by the tag the YAML 1.2 resolver gave the scalar
+    _STANDARD + "str": str,
+    _STANDARD + "int": _read_int,
+    _STANDARD + "float": _read_float,
+    _STANDARD + "bool": lambda text: text.lower() == "true",
+    _STANDARD + "null": lambda text: None,
 }
