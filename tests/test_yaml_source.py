@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -198,10 +199,30 @@ def test_a_second_document_is_refused_where_it_starts(tmp_path: Path, content: s
      "invalid YAML: found unexpected end of stream (while scanning a quoted scalar on line 2)"),
     ("a: 1\nb: 2\n\tc: 3\n", 3,
      "invalid YAML: found character '\\t' that cannot start any token"),
+    # an error before the last line keeps its own line
+    ("a: 1\n  b: 2\nc: 3\nd: 4\n", 2, "invalid YAML: mapping values are not allowed here"),
+    # a one-line file, and a file without a final newline, noticed at their end
+    ("a: [\n", 1, "invalid YAML: expected the node content, but found '<stream end>'"),
+    ("a: 1\nb: {x: 1", 2,
+     "invalid YAML: expected ',' or '}', but got '<stream end>' (while parsing a flow mapping "
+     "on line 2)"),
 ])
 def test_syntax_errors_give_their_line_and_context(tmp_path: Path, content: str, line: int,
                                                    message: str) -> None:
     assert refusals(tmp_path, content) == [("shown.yaml", line, message)]
+
+
+@pytest.mark.parametrize("failure", [RecursionError("maximum recursion depth exceeded"),
+                                     ValueError("something odd")])
+def test_anything_else_the_parser_raises_is_an_error_of_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: Exception) -> None:
+    # a backstop: no rule file known to us gets here, but if one does it is refused, not a crash
+    from ruamel.yaml import YAML
+
+    def broken(self: object, stream: object) -> object:
+        raise failure
+    monkeypatch.setattr(YAML, "compose_all", broken)
+    assert refusals(tmp_path, "a: 1\n") == [("shown.yaml", None, f"invalid YAML: {failure}")]
 
 
 # -- bytes that are not UTF-8 text ---------------------------------------------------------------
@@ -224,9 +245,10 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("char", "code"), [("\x00", "0000"), ("\x1b", "001B"), ("\x7f", "007F")])
-def test_control_characters_are_refused_at_their_line(tmp_path: Path, char: str,
-                                                      code: str) -> None:
-    assert refusals(tmp_path, f"a: 1\nb: 2\nc: x{char}y\n") == [
+@pytest.mark.parametrize("before", ["a: 1\nb: 2\n", "\n\n"])  # the first line may be empty
+def test_control_characters_are_refused_at_their_line(tmp_path: Path, char: str, code: str,
+                                                      before: str) -> None:
+    assert refusals(tmp_path, f"{before}c: x{char}y\n") == [
         ("shown.yaml", 3, f"character U+{code} is not allowed in a rule file (control "
                           "characters are not text)")]
 
@@ -329,6 +351,26 @@ def test_the_byte_limit_is_located_and_reads_no_further(tmp_path: Path) -> None:
         ("shown.yaml", 3, f"too large: a rule set may hold at most {MAX_BYTES:,} bytes in all "
                           "its files, passed on this line (this file is 25 bytes)")]
     assert budget.passed and budget.bytes == 12
+
+
+def test_a_file_over_the_byte_limit_is_not_read_whole(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[int | None] = []
+    original = Path.open
+
+    def spied(self: Path, *args: Any, **kwargs: Any) -> Any:
+        stream = original(self, *args, **kwargs)
+        read = stream.read
+
+        def counted(size: int | None = -1) -> Any:
+            asked.append(size)
+            return read(size)
+        stream.read = counted
+        return stream
+    monkeypatch.setattr(Path, "open", spied)
+    budget = Budget(bytes=100)
+    refusals(tmp_path, "a: 1\n" * 10_000, budget)  # 50,000 bytes
+    assert asked == [101]  # one byte past the limit shows it is passed
 
 
 def test_a_file_of_exactly_the_bytes_left_is_read(tmp_path: Path) -> None:
