@@ -500,6 +500,16 @@ LOCATED = {  # case: (edit returning (file, line), words of the message)
     "risk factor condition": (lambda f: ("findings.yaml", edit(
         f, "findings.yaml", "{meds: {any_of: [thiazide-diuretic]}}",
         "{meds: {any_of: [thiazides]}}")), ("unknown id 'thiazides'",)),
+    "detail cite": (lambda f: ("findings.yaml", insert_after(
+        f, "findings.yaml", "        when: {is: gi-losses}", f"        cite: [{UNKNOWN_CITE}]")),
+        (f"citation {UNKNOWN_CITE!r} is not in the bibliography",)),
+    "step id twice": (lambda f: ("decision.yaml", edit(f, "decision.yaml",
+                                                       "  - id: urgent-severe-mg",
+                                                       "  - id: adults-only")),
+                      ("step id 'adults-only' is used twice",)),
+    "monitoring reason condition": (lambda f: ("treatment.yaml", edit(
+        f, "treatment.yaml", "when: {crcl: {below: crcl-reduced-dose}}",
+        "when: {crcl: {below: crcl-reduced}}")), ("unknown threshold 'crcl-reduced'",)),
     "vocabulary id missing": (lambda f: ("vocabulary.yaml", _drop_tetany(f)),
                               ("symptoms: id 'tetany' of the contract is missing",)),
     "vocabulary id not in the contract": (lambda f: ("vocabulary.yaml", edit(
@@ -541,6 +551,16 @@ def test_each_regimen_monitoring_and_step_error_is_located(tmp_path: Path, case:
     name, line = make(folder)
     errors = errors_of(folder)
     assert_reported(errors, name, line, *words)
+
+
+def test_a_detail_may_test_the_status_as_its_finding_may(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    edit(folder, "findings.yaml", "        when: {is: gi-losses}",
+         "        when: {status: {in: [supplement]}}")
+    rules = load_rules(folder)
+    detail = next(d for f in rules.findings.values() for d in f.details
+                  if "gastrointestinal losses" in d.text)
+    assert "status" in repr(detail.when)
 
 
 # -- the compiled rule set keeps what the YAML says ------------------------------------------

@@ -128,11 +128,8 @@ class _Compiler:
 
     # -- reporting ---------------------------------------------------------------------------
     def fail(self, section: str, where: Path_, message: str) -> None:
-        doc = self.owner.get(section)
-        if doc is None:
-            self.errors.append(RulesError(self.files[0].path, None, message))
-        else:
-            self.errors.append(doc.error((section, *where), message))
+        # called once the sections are merged: every section has the file that defines it
+        self.errors.append(self.owner[section].error((section, *where), message))
 
     def failer(self, section: str) -> Any:
         def fail(where: Path_, message: str) -> None:
