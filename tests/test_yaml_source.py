@@ -75,11 +75,12 @@ def test_a_key_keeps_its_own_line_when_its_value_starts_later(tmp_path: Path) ->
 def test_scalars_are_read_as_yaml_1_2(tmp_path: Path) -> None:
     located = read(tmp_path, "a: 0x1F\nb: 1_000\nc: 1.5e3\nd: True\ne: ~\nf: 0o17\ng: -0b11\n"
                              "h: +12\ni: false\nj: null\nk: '0x10'\nl: 1_0.5\nm: -.5\nn: 012\n"
-                             "o: 1__000\np: 1__0.5\nq: 1_\nr: 0xff_ff\ns: 1.5E+3\nt: 1.\n")
+                             "o: 1__000\np: 1__0.5\nq: 1_\nr: 0xff_ff\ns: 1.5E+3\nt: 1.\n"
+                             "u: 0X1F\n")
     assert located.data == {"a": 31, "b": 1000, "c": 1500.0, "d": True, "e": None, "f": 15,
                             "g": -3, "h": 12, "i": False, "j": None, "k": "0x10", "l": 10.5,
                             "m": -0.5, "n": 12, "o": 1000, "p": 10.5, "q": 1, "r": 65535,
-                            "s": 1500.0, "t": 1.0}
+                            "s": 1500.0, "t": 1.0, "u": "0X1F"}
     assert type(located.data["c"]) is float and type(located.data["n"]) is int
 
 

@@ -261,8 +261,9 @@ class _Walker:
 
 def _read_int(text: str) -> int:
     digits = text.replace("_", "")
-    # 0x1F, 0o17, 0b11 by their prefix; 012 is twelve (YAML 1.2 has no C-style octal)
-    return int(digits, 0) if re.match(r"[-+]?0[xob]", digits, re.I) else int(digits)
+    # 0x1F, 0o17, 0b11 by their prefix (lower case: YAML 1.2 reads 0X1F as a string); 012 is
+    # twelve (YAML 1.2 has no C-style octal)
+    return int(digits, 0) if re.match(r"[-+]?0[xob]", digits) else int(digits)
 
 
 def _read_float(text: str) -> float:
