@@ -407,9 +407,12 @@ def test_missing_section(tmp_path: Path) -> None:
     sections = [s for s in re.findall(r"^([a-z_]+):", holder.read_text(encoding="utf-8"), re.M)
                 if s != "version"]
     holder.unlink()
-    text = "\n".join(e.message for e in errors_of(folder))
+    errors = errors_of(folder)
+    text = "\n".join(e.message for e in errors)
     for section in sections:
         assert section in text, (section, text)
+    # a section no file defines belongs to no file: reported for the folder, without a line
+    assert {(e.path, e.line) for e in errors} == {(folder, None)}
 
 
 @pytest.mark.parametrize("dose", ["38 mmol/day", "40 mmol/day", "1000 mg/day"])
@@ -510,6 +513,35 @@ LOCATED = {  # case: (edit returning (file, line), words of the message)
     "monitoring reason condition": (lambda f: ("treatment.yaml", edit(
         f, "treatment.yaml", "when: {crcl: {below: crcl-reduced-dose}}",
         "when: {crcl: {below: crcl-reduced}}")), ("unknown threshold 'crcl-reduced'",)),
+    "quantity missing": (lambda f: ("quantities.yaml", _drop_quantity(f, "  days_on_dose:")),
+                         ("quantity 'days_on_dose' is missing",)),
+    "threshold for no quantity": (lambda f: ("thresholds.yaml", _threshold_for(f, "potassium")),
+                                  ("'for: potassium' is not a quantity; use one of mg, k, ca, "
+                                   "creatinine, crcl, age",)),
+    "cockcroft_gault cite": (lambda f: ("thresholds.yaml", edit(
+        f, "thresholds.yaml", "  cite: [cockcroft1976-nephron]", f"  cite: [{UNKNOWN_CITE}]")),
+        (f"citation {UNKNOWN_CITE!r} is not in the bibliography",)),
+    "step reason placeholder": (lambda f: ("decision.yaml", edit(
+        f, "decision.yaml", "this patient is {age}.", "this patient is {agee}.")),
+        ("{agee}",)),
+    "alternative dose unit": (lambda f: ("treatment.yaml", edit(
+        f, "treatment.yaml", "elemental: [200 mg/day, 400 mg/day]",
+        "elemental: [200 mg/L, 400 mg/day]")), ("'200 mg/L'", "cannot be converted to mmol/day")),
+    "alternative range reversed": (lambda f: ("treatment.yaml", edit(
+        f, "treatment.yaml", "elemental: [200 mg/day, 400 mg/day]",
+        "elemental: [400 mg/day, 200 mg/day]")), ("range minimum is above maximum",)),
+    "product cite": (lambda f: ("treatment.yaml", set_field(
+        f, "treatment.yaml", "    magnesium-oxide:", "      cite: [",
+        f"      cite: [{UNKNOWN_CITE}]")), (f"citation {UNKNOWN_CITE!r}",)),
+    "caution cite": (lambda f: ("treatment.yaml", set_field(
+        f, "treatment.yaml", "  caution:", "    cite: [", f"    cite: [{UNKNOWN_CITE}]")),
+        (f"citation {UNKNOWN_CITE!r}",)),
+    "alternative cite": (lambda f: ("treatment.yaml", set_field(
+        f, "treatment.yaml", "  alternative:", "    cite: [", f"    cite: [{UNKNOWN_CITE}]")),
+        (f"citation {UNKNOWN_CITE!r}",)),
+    "side effects cite": (lambda f: ("treatment.yaml", set_field(
+        f, "treatment.yaml", "  side_effects:", "    cite: [", f"    cite: [{UNKNOWN_CITE}]")),
+        (f"citation {UNKNOWN_CITE!r}",)),
     "vocabulary id missing": (lambda f: ("vocabulary.yaml", _drop_tetany(f)),
                               ("symptoms: id 'tetany' of the contract is missing",)),
     "vocabulary id not in the contract": (lambda f: ("vocabulary.yaml", edit(
@@ -537,6 +569,25 @@ LOCATED["cockcroft_gault adults_from"] = (
     ("adults_from: 'mg-lln' is not a threshold for age",))
 
 
+def _drop_quantity(folder: Path, key: str) -> int:
+    """Delete the quantity ``key`` (to its blank line); return the line of ``quantities:``."""
+    lines = load_lines(folder, "quantities.yaml")
+    start = only(lines, key)
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+    del lines[start:end]
+    save_lines(folder, "quantities.yaml", lines)
+    return only(lines, "quantities:") + 1  # a missing quantity is reported at its section
+
+
+def _threshold_for(folder: Path, fact: str) -> int:
+    """Point the first threshold's ``for:`` at ``fact``; return the line of its value."""
+    lines = load_lines(folder, "thresholds.yaml")
+    key = after(lines, only(lines, "thresholds:"), "  ")
+    lines[after(lines, key, "    for:")] = f"    for: {fact}\n"
+    save_lines(folder, "thresholds.yaml", lines)
+    return after(lines, key, "    value:") + 1
+
+
 def _drop_tetany(folder: Path) -> int:
     lines = load_lines(folder, "vocabulary.yaml")
     del lines[only(lines, "    tetany: {")]
@@ -561,6 +612,23 @@ def test_a_detail_may_test_the_status_as_its_finding_may(tmp_path: Path) -> None
     detail = next(d for f in rules.findings.values() for d in f.details
                   if "gastrointestinal losses" in d.text)
     assert "status" in repr(detail.when)
+
+
+def test_an_alternative_range_of_one_amount_loads(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    edit(folder, "treatment.yaml", "elemental: [200 mg/day, 400 mg/day]",
+         "elemental: [300 mg/day, 300 mg/day]")
+    regimen = load_rules(folder).regimen
+    assert regimen.alternative_low.elemental_mmol == regimen.alternative_high.elemental_mmol \
+        == pytest.approx(300 / 24.305)
+
+
+def test_a_threshold_in_another_unit_of_its_quantity_is_converted(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    set_field(folder, "thresholds.yaml", "  mg-lln:", "    value:", "    value: 1.7 mg/dL")
+    threshold = load_rules(folder).thresholds["mg-lln"]
+    assert threshold.canonical == pytest.approx(1.7 * 10 / 24.305)  # mg/dL -> mmol/L
+    assert threshold.text == "1.7 mg/dL"
 
 
 # -- the compiled rule set keeps what the YAML says ------------------------------------------
@@ -624,6 +692,20 @@ def test_the_compiled_quantities_keep_the_yaml() -> None:
     assert rules.quantities["age"].shown_as == "years"  # the YAML does have one to keep
     assert rules.quantities["age"].as_used(67) == "67.0 years"
 
+def test_the_compiled_references_keep_the_yaml() -> None:
+    rules = load_rules()
+    spec = _raw("references.yaml")["references"]
+    assert list(rules.references) == list(spec)
+    for rid, raw in spec.items():
+        ref = rules.references[rid]
+        assert (ref.id, _words(ref.citation), _words(ref.supports)) == (
+            rid, _words(raw["citation"]), _words(raw["supports"]))
+        assert (ref.doi, ref.pmid, ref.pmcid, ref.url) == (
+            raw.get("doi"), raw.get("pmid"), raw.get("pmcid"), raw.get("url"))
+        assert ref.caveat == (raw.get("caveat") and _words(raw["caveat"]))
+    assert rules.references["garrison2020-cochrane"].pmcid == "PMC8094171"  # one to keep
+
+
 # -- predicates written out: the rule language's own "billion laughs" ------------------------
 
 def _predicates(folder: Path, *definitions: str) -> int:
@@ -641,6 +723,8 @@ def test_predicates_that_double_at_each_level_are_refused_at_load(tmp_path: Path
     assert time.perf_counter() - started < 10
     assert_reported(errors, "decision.yaml", set(range(line, line + 21)),
                     "with every is: written out", "more than 10,000 tests")
+    # said once: every later condition would only repeat it
+    assert sum("with every is: written out" in e.message for e in errors) == 1
 
 
 def test_a_long_predicate_chain_is_refused_at_load(tmp_path: Path) -> None:
