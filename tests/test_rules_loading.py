@@ -631,6 +631,29 @@ def test_a_threshold_in_another_unit_of_its_quantity_is_converted(tmp_path: Path
     assert threshold.text == "1.7 mg/dL"
 
 
+def test_a_reversed_alternative_range_says_so_exactly(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    line = edit(folder, "treatment.yaml", "elemental: [200 mg/day, 400 mg/day]",
+                "elemental: [400 mg/day, 200 mg/day]")
+    assert [(where(e), e.message) for e in errors_of(folder)] == [
+        (("treatment.yaml", line), "range minimum is above maximum")]
+
+
+def test_a_rule_file_that_is_not_a_mapping(tmp_path: Path) -> None:
+    folder = copy_rules(tmp_path)
+    (folder / "extra.yaml").write_text("- just\n- a list\n", encoding="utf-8")
+    assert [(where(e), e.message) for e in errors_of(folder)] == [
+        (("extra.yaml", 1), "a rule file is a mapping with a version and sections such as "
+                            "findings or thresholds")]
+
+
+def test_a_rule_path_that_does_not_exist(tmp_path: Path) -> None:
+    with pytest.raises(RulesErrors) as info:
+        load_rules(tmp_path / "absent")
+    assert [(e.path, e.line, e.message) for e in info.value.errors] == [
+        (tmp_path / "absent", None, "no such file or folder")]
+
+
 # -- the compiled rule set keeps what the YAML says ------------------------------------------
 # The YAML is read here with ruamel directly; every id, text and citation must reach the
 # compiled rules unchanged (found by mutation testing: fields could be dropped unnoticed).
