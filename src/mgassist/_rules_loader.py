@@ -79,8 +79,8 @@ def check_rules(path: Path | str | None = None) -> tuple[RuleSet, list[RulesErro
         ("references", rid), f"reference {rid!r} is never cited by any rule")
         for rid in rules.references if rid not in compiler.cited]
     reach = never_fire(rules)
-    warnings += [compiler.owner[u.section].error((u.section, *u.where), u.message)
-                 for u in reach.unreachable]
+    warnings += [compiler.owner[u.rule.section].error((u.rule.section, *u.rule.where),
+                                                      u.message) for u in reach.unreachable]
     if reach.skipped:  # once: a huge rule set would otherwise print a line per rule
         first = reach.skipped[0]
         others = len(reach.skipped) - 1

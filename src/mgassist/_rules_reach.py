@@ -43,7 +43,7 @@ from ._conditions import (
 from ._ruleset import RuleSet
 from ._trace import detail_id
 
-__all__ = ["MAX_POINTS", "SEARCH_BUDGET", "Reach", "Skipped", "Unreachable", "never_fire"]
+__all__ = ["MAX_POINTS", "SEARCH_BUDGET", "Reach", "Rule", "Unreachable", "never_fire"]
 
 MAX_POINTS = 50_000  # combinations of one search
 SEARCH_BUDGET = 100_000  # combinations of all the searches of a rule set: about 2 s at most
@@ -51,32 +51,30 @@ MAX_LIST_ITEMS = 12  # every combination of up to this many items; more: skipped
 
 
 @dataclass(frozen=True)
-class Unreachable:
-    """A rule that can never fire: which (kind, id, path in its YAML section) and why."""
+class Rule:
+    """Which rule: its kind, its id, and its path in its YAML section."""
 
     kind: str
     id: str
     section: str
     where: tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """A rule that can never fire, and why."""
+
+    rule: Rule
     message: str
 
 
 @dataclass(frozen=True)
-class Skipped:
-    """A rule that was not searched (too many combinations, or the budget was spent)."""
-
-    kind: str
-    id: str
-    section: str
-    where: tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
 class Reach:
-    """What the search found: rules that can never fire, and rules it could not search."""
+    """What the search found: rules that can never fire, and rules it could not search (too
+    many combinations, or the budget was spent)."""
 
     unreachable: list[Unreachable]
-    skipped: list[Skipped]
+    skipped: list[Rule]
 
 
 def never_fire(rules: RuleSet, *, budget: int | None = None) -> Reach:
@@ -85,47 +83,41 @@ def never_fire(rules: RuleSet, *, budget: int | None = None) -> Reach:
     search = _Search(SEARCH_BUDGET if budget is None else budget)
     out: list[Unreachable] = []
     for i, step in enumerate(rules.steps):
-        search.rule = Skipped("step", step.id, "steps", (i,))
+        search.rule = Rule("step", step.id, "steps", (i,))
         if search.never_true([step.when]):
-            out.append(Unreachable("step", step.id, "steps", (i,),
-                                   f"step {step.id} can never fire: its condition is never "
-                                   "true"))
+            out.append(Unreachable(search.rule, f"step {step.id} can never fire: its condition "
+                                                "is never true"))
             continue
         for earlier in rules.steps[:i]:
             if search.implies(step.when, earlier.when):
                 out.append(Unreachable(
-                    "step", step.id, "steps", (i,),
+                    search.rule,
                     f"step {step.id} can never set the status: whenever its condition is "
                     f"true, the earlier step {earlier.id} is true too and decides first"))
                 break
     for fid, rule in rules.findings.items():
-        search.rule = Skipped("finding", fid, "findings", (fid,))
+        search.rule = Rule("finding", fid, "findings", (fid,))
         if search.never_true([rule.when]):
-            out.append(Unreachable("finding", fid, "findings", (fid,),
-                                   f"finding {fid} can never be reported: its condition is "
-                                   "never true"))
+            out.append(Unreachable(search.rule, f"finding {fid} can never be reported: its "
+                                                "condition is never true"))
             continue
         for d, detail in enumerate(rule.details):
-            search.rule = Skipped("detail", detail_id(fid, d), "findings", (fid, "details", d))
+            search.rule = Rule("detail", detail_id(fid, d), "findings", (fid, "details", d))
             if detail.when is not None and search.never_true([rule.when, detail.when]):
                 out.append(Unreachable(
-                    "detail", detail_id(fid, d), "findings", (fid, "details", d),
-                    f"detail {d} of finding {fid} can never be shown: its condition "
-                    "contradicts the finding's"))
+                    search.rule, f"detail {d} of finding {fid} can never be shown: its "
+                                 "condition contradicts the finding's"))
     for r, factor in enumerate(rules.risk_factors):
-        search.rule = Skipped("risk-factor", factor.id, "risk_factors", (r,))
+        search.rule = Rule("risk-factor", factor.id, "risk_factors", (r,))
         if search.never_true([factor.when]):
-            out.append(Unreachable("risk-factor", factor.id, "risk_factors", (r,),
-                                   f"risk factor {factor.id} can never be present: its "
-                                   "condition is never true"))
+            out.append(Unreachable(search.rule, f"risk factor {factor.id} can never be "
+                                                "present: its condition is never true"))
     for m, reason in enumerate(rules.monitoring.reasons):
-        search.rule = Skipped("monitoring-reason", reason.label, "monitoring",
-                              ("more_often", "reasons", m))
+        search.rule = Rule("monitoring-reason", reason.label, "monitoring",
+                           ("more_often", "reasons", m))
         if search.never_true([reason.when]):
-            out.append(Unreachable("monitoring-reason", reason.label, "monitoring",
-                                   ("more_often", "reasons", m),
-                                   f"monitoring reason {reason.label!r} can never apply: its "
-                                   "condition is never true"))
+            out.append(Unreachable(search.rule, f"monitoring reason {reason.label!r} can never "
+                                                "apply: its condition is never true"))
     return Reach(out, search.skipped)
 
 
@@ -134,8 +126,8 @@ class _Search:
 
     def __init__(self, budget: int) -> None:
         self.left = budget
-        self.skipped: list[Skipped] = []
-        self.rule: Skipped | None = None  # the rule being searched, reported if skipped
+        self.skipped: list[Rule] = []
+        self.rule: Rule | None = None  # the rule being searched, reported if skipped
 
     def points(self, conds: Sequence[Condition]) -> Iterator[Facts] | None:
         """The representative facts of ``conds``, paid from the budget; None (and the rule
