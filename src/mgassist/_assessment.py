@@ -13,7 +13,7 @@ through pydantic, which is imported only there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -31,7 +31,7 @@ __all__ = [
     "RulesIdentity",
 ]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 # Read by pydantic only when `mgassist schema output` derives the JSON Schema: every key is
 # always present in the output (so all are required), and no other key may appear.
 _SCHEMA_CONFIG: dict[str, Any] = {"json_schema_serialization_defaults_required": True,
@@ -105,9 +105,19 @@ class Monitoring:
     basis_notes: list[str] = field(default_factory=list)
 
 
+Comparator = Literal[">", ">=", "<", "<="]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Derived:
-    """Values in canonical units, and how creatinine clearance was obtained."""
+    """Values in canonical units, and how the renal value was obtained.
+
+    ``crcl_ml_min`` is the renal value the bands used and ``crcl_method`` its source
+    (reported, cockcroft-gault or egfr); the other estimates stay beside it
+    (``crcl_reported_ml_min``, ``crcl_cg_ml_min`` - also ``crcl_cockcroft_gault_ml_min`` as in
+    schema 1.0 - and ``egfr_ml_min_173``). A ``..._comparator`` is set when the lab gave a
+    bound (eGFR ``>60``): the value is then that bound's edge.
+    """
 
     __pydantic_config__ = _SCHEMA_CONFIG
 
@@ -126,6 +136,14 @@ class Derived:
     crcl_weight_kg: float | None = None
     crcl_cockcroft_gault_ml_min: float | None = None
     current_dose_mmol_per_day: float | None = None
+    crcl_comparator: Comparator | None = None
+    crcl_reported_ml_min: float | None = None
+    crcl_cg_ml_min: float | None = None
+    egfr_ml_min_173: float | None = None
+    egfr_comparator: Comparator | None = None
+    albumin_g_l: float | None = None
+    ca_adjusted_mmol_l: float | None = None
+    current_dose_mmol_day: float | None = None
     notes: list[str] = field(default_factory=list)
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 __all__ = [
     "All",
     "Any_",
+    "Bound",
     "Compare",
     "Condition",
     "ConditionParser",
@@ -26,7 +27,9 @@ __all__ = [
     "Is",
     "Known",
     "Not",
+    "LIST_FACTS",
     "OP_WORDS",
+    "SINGLE_FACTS",
     "NumberFact",
     "SomeOf",
     "Threshold",
@@ -40,7 +43,7 @@ __all__ = [
 Op = Literal["below", "at_or_below", "above", "at_or_above"]
 _OPS: tuple[Op, ...] = ("below", "at_or_below", "above", "at_or_above")
 LIST_FACTS = ("meds", "conditions", "symptoms", "risk_factors")
-SINGLE_FACTS = ("indication", "sex", "status")
+SINGLE_FACTS = ("indication", "sex", "status", "crcl_method")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +59,21 @@ class Threshold:
     cite: tuple[str, ...] = ()
 
 
+Bound = Literal[">", ">=", "<", "<="]
+
+
 @dataclass(frozen=True, slots=True)
 class NumberFact:
-    """A number about the patient: canonical value, and the value and unit as entered."""
+    """A number about the patient: canonical value, and the value and unit as entered.
+
+    ``bound``: the value is only known to lie beyond this one, as labs print a normal eGFR
+    (``>60``); a comparison is then true or false only when the whole range agrees."""
 
     canonical: float
     text: str
     unit: str | None = None
     entered: Decimal | None = None
+    bound: Bound | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +96,7 @@ class Compare:
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """``{fact: {known: bool}}``."""
+    """``{fact: {known: bool}}``: a number, or a single choice (``indication``), given."""
 
     fact: str
     expected: bool
@@ -155,7 +165,8 @@ def evaluate(cond: Condition, facts: Facts, matched: list[str] | None = None) ->
         case Compare(fact, op, threshold):
             return compare(facts.numbers.get(fact), op, threshold)
         case Known(fact, expected):
-            return (fact in facts.numbers) == expected
+            given = fact in facts.numbers or facts.singles.get(fact) is not None
+            return given == expected
         case SomeOf(fact, ids, negated):
             hits = facts.lists.get(fact, frozenset()) & ids
             if matched is not None and hits and not negated:
@@ -242,10 +253,13 @@ def operands(value: NumberFact, threshold: Threshold) -> tuple[Decimal | float,
 
 
 def compare(value: NumberFact | None, op: Op, threshold: Threshold) -> bool | None:
-    """``value op threshold``, with the boundary rule; None when the value is unknown."""
+    """``value op threshold``, with the boundary rule; None when the value is unknown, or is a
+    bound whose range lies on both sides of the threshold."""
     if value is None:
         return None
     left, right, _ = operands(value, threshold)
+    if value.bound is not None:
+        return _bounded(value.bound, left, op, right)
     if op == "below":
         return left < right
     if op == "at_or_below":
@@ -253,6 +267,28 @@ def compare(value: NumberFact | None, op: Op, threshold: Threshold) -> bool | No
     if op == "above":
         return left > right
     return left >= right
+
+
+def _bounded(bound: Bound, edge: Decimal | float, op: Op, limit: Decimal | float) -> bool | None:
+    """``x op limit`` for every x beyond ``edge`` (every x > edge for ``>``...): True when it
+    holds for all of them, False when for none, None (unknown) when for some only."""
+    open_ = bound in (">", "<")  # the edge itself is not in the range
+    if bound in (">", ">="):  # [edge or (edge, infinity): large x always exist
+        if op == "below":
+            return False if edge >= limit else None
+        if op == "at_or_below":
+            return False if edge > limit or (edge == limit and open_) else None
+        if op == "above":
+            return True if edge > limit or (edge == limit and open_) else None
+        return True if edge >= limit else None
+    # (-infinity, edge] or (-infinity, edge): small x always exist
+    if op == "below":
+        return True if edge < limit or (edge == limit and open_) else None
+    if op == "at_or_below":
+        return True if edge <= limit else None
+    if op == "above":
+        return False if edge <= limit else None
+    return False if edge < limit or (edge == limit and open_) else None
 
 
 Fail = Callable[[tuple[str | int, ...], str], None]
@@ -363,8 +399,10 @@ class ConditionParser:
                 self.fail(where, "status can only be tested by findings, after the steps "
                                  "decided it")
                 return None
+            if op == "known":
+                return self._bool(operand, here, lambda b: Known(fact, b))
             if op != "in":
-                self.fail(here, f"{fact}: unknown test {op!r}; use in")
+                self.fail(here, f"{fact}: unknown test {op!r}; use in or known")
                 return None
             ids = self._ids(fact, operand, here)
             return None if ids is None else In(fact, ids)

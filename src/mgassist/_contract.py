@@ -34,11 +34,17 @@ class Status(StrEnum):
     DO_NOT_SUPPLEMENT = "do-not-supplement"
     SUPPLEMENT_WITH_CAUTION = "supplement-with-caution"
     SUPPLEMENT = "supplement"
+    MAINTAIN = "maintain"
 
     @property
     def gives_regimen(self) -> bool:
-        """Whether this status comes with a regimen and a monitoring plan."""
+        """Whether this status comes with a regimen (a dose to give)."""
         return self in (Status.SUPPLEMENT, Status.SUPPLEMENT_WITH_CAUTION)
+
+    @property
+    def gives_monitoring(self) -> bool:
+        """Whether this status comes with a monitoring plan (magnesium given or continued)."""
+        return self.gives_regimen or self is Status.MAINTAIN
 
 
 class Severity(StrEnum):
@@ -70,6 +76,7 @@ class CrclMethod(StrEnum):
 
     REPORTED = "reported"
     COCKCROFT_GAULT = "cockcroft-gault"
+    EGFR = "egfr"
 
 
 class DoseBasis(StrEnum):
@@ -78,6 +85,7 @@ class DoseBasis(StrEnum):
     STANDARD_START = "standard-start"
     STEP_UP = "step-up"
     REDUCED = "reduced"
+    REGIMEN_MAXIMUM = "regimen-maximum"
 
 
 class MedClass(StrEnum):
@@ -105,6 +113,10 @@ class Condition(StrEnum):
     INFLAMMATORY_BOWEL_DISEASE = "inflammatory-bowel-disease"
     HYPERTHYROIDISM = "hyperthyroidism"
     VOLUME_DEPLETION = "volume-depletion"
+    ACUTE_KIDNEY_INJURY = "acute-kidney-injury"
+    DIALYSIS = "dialysis"
+    PREGNANCY = "pregnancy"
+    PRE_ECLAMPSIA = "pre-eclampsia"
 
 
 class Symptom(StrEnum):
@@ -124,6 +136,8 @@ class Symptom(StrEnum):
     RESPIRATORY_DEPRESSION = "respiratory-depression"
     CONFUSION = "confusion"
     NAUSEA = "nausea"
+    TREMOR = "tremor"
+    ATRIAL_FIBRILLATION = "atrial-fibrillation"
 
 
 class Indication(StrEnum):

@@ -1,12 +1,17 @@
 """The pure core: ``evaluate(patient, rules) -> Assessment``. No I/O, no clock, no environment.
 
-Order of work, as clinical-spec.md "Decision" orders it:
-1. renal function: reported CrCl, else Cockcroft-Gault when its inputs are complete (adults);
-2. facts: every number in canonical units (with the unit entered, for the boundary rule),
-   the vocabulary lists, and the risk factors present;
+Order of work, as clinical-spec.md "Decision" (revision 2) orders it:
+1. renal function (``_renal``): the value the bands use - reported CrCl, or Cockcroft-Gault
+   when there is no reported value or when the two differ by more than the rules' limit and
+   Cockcroft-Gault is the lower (the safer reading), else eGFR; a bound (eGFR ``>60``) only
+   when its whole range falls in one band;
+2. facts: every number in canonical units (with the unit entered, for the boundary rule), the
+   derived numbers (BMI, albumin-adjusted calcium, the CrCl discrepancy), the vocabulary
+   lists, the single choices (indication, sex, the renal method) and the risk factors;
 3. steps in order: the first whose condition is true sets the status;
 4. findings: every finding whose condition is true (they may test the status);
-5. regimen and monitoring for a supplement* status; references numbered by first citation.
+5. the regimen of the step that decided (supplement* statuses), monitoring for every status
+   that gives or continues magnesium; references numbered by first citation.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from ._conditions import (
     evaluate,
 )
 from ._contract import CrclMethod, Severity, Status
-from ._crcl import CrclEstimate, cockcroft_gault
+from ._crcl import CrclEstimate, cockcroft_gault, round_down
 from ._patient import Measured, Patient
 from ._regimen import choose_regimen
 from ._ruleset import RuleSet, Step
@@ -45,19 +50,26 @@ DISCLAIMER = (
     "against the patient and the product label before acting on it."
 )
 _SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_PLACEHOLDER = re.compile(r"\{([^{}|]*)(?:\|([^{}]*))?\}")  # {name} or {name|unit}
 _CG_INPUTS = ("creatinine", "age", "sex", "weight")
+_SOURCE_WORDS = {CrclMethod.REPORTED: "reported", CrclMethod.COCKCROFT_GAULT: "Cockcroft-Gault",
+                 CrclMethod.EGFR: "eGFR"}
 
 
 @dataclass(frozen=True)
 class Renal:
-    """Renal function as used: CrCl reported or estimated, and the estimate when possible."""
+    """Renal function as used: the value the bands use (``crcl``) and where it came from, beside
+    every estimate there was (reported CrCl, Cockcroft-Gault, eGFR) and the BMI."""
 
     crcl: NumberFact | None
     method: CrclMethod | None
     estimate: CrclEstimate | None
     discrepancy_percent: float | None
     missing: tuple[str, ...]
+    reported: NumberFact | None = None
+    egfr: NumberFact | None = None
+    bmi: float | None = None
+    notes: tuple[str, ...] = ()
 
 
 def evaluate_patient(patient: Patient, rules: RuleSet, *,
@@ -88,7 +100,7 @@ def evaluate_patient(patient: Patient, rules: RuleSet, *,
         findings=findings,
         regimen=outcome.regimen,
         monitoring=outcome.monitoring,
-        derived=_derived(patient, renal),
+        derived=_derived(patient, renal, numbers),
         inputs=dict(patient.inputs),
         references=dict(outcome.references),
         rules=RulesIdentity(version=rules.version, sha256=rules.sha256, source=rules.source),
@@ -109,6 +121,7 @@ def patient_facts(patient: Patient, rules: RuleSet) -> tuple[
     singles = {
         "indication": patient.indication.value if patient.indication else None,
         "sex": patient.sex.value if patient.sex else None,
+        "crcl_method": renal.method.value if renal.method else None,
     }
     return renal, _numbers(patient, rules, renal), lists, singles
 
@@ -166,8 +179,9 @@ def _outcome(rules: RuleSet, numbers: Mapping[str, NumberFact],
     findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
     fired = {f.id for f in findings}
 
-    regimen = choose_regimen(rules.regimen, status=status, fired=fired)
-    monitoring = _monitoring(rules, decided) if status.gives_regimen else None
+    regimen = choose_regimen(rules.regimen, status=status, step=step.id if step else None,
+                             fired=fired)
+    monitoring = _monitoring(rules, decided) if status.gives_monitoring else None
     cited = [c for f in findings for c in f.citations]
     if regimen is not None:
         cited += regimen.citations + (regimen.alternative.citations if regimen.alternative
@@ -248,16 +262,24 @@ def _monitoring(rules: RuleSet, facts: Facts) -> Monitoring:
         matched: list[str] = []
         if evaluate(reason.when, facts, matched) is True:
             because.append(_with_matched(reason.label, matched, rules))
-    cites = [c for _, item_cites in plan.schedule for c in item_cites]
-    return Monitoring(schedule=[text for text, _ in plan.schedule], more_often_because=because,
+    items = [item for item in plan.schedule
+             if item.when is None or evaluate(item.when, facts) is True]
+    cites = [c for item in items for c in item.cite]
+    return Monitoring(schedule=[item.text for item in items], more_often_because=because,
                       more_often_text=plan.more_often_text,
                       citations=list(dict.fromkeys([*cites, *plan.more_often_cite])),
-                      basis_notes=list(plan.schedule_basis))
+                      basis_notes=[f"{item.text} - {item.basis}" for item in items
+                                   if item.basis])
 
 
 def _renal(patient: Patient, rules: RuleSet) -> Renal:
+    """The renal value the bands use, chosen as clinical-spec.md revision 2 says."""
     params = rules.cockcroft_gault
     missing = tuple(name for name in _CG_INPUTS if getattr(patient, name) is None)
+    bmi = None
+    if patient.weight is not None and patient.height is not None:
+        # as printed (one decimal, truncated), like the BMI of Cockcroft-Gault's weight rule
+        bmi = round_down(patient.weight.canonical / (patient.height.canonical / 100) ** 2, 1)
     estimate = None
     adult = patient.age is not None and evaluate(
         Compare("age", "at_or_above", params.adults_from), Facts(
@@ -269,19 +291,48 @@ def _renal(patient: Patient, rules: RuleSet) -> Renal:
             weight_kg=patient.weight.canonical, creatinine_mg_dl=patient.creatinine.canonical,
             height_cm=patient.height.canonical if patient.height else None,
             basis=patient.crcl_weight, params=params)
-    if patient.crcl is not None:
-        crcl = _fact(patient.crcl, rules, "crcl")
+    reported = None if patient.crcl is None else _fact(patient.crcl, rules, "crcl")
+    egfr = None if patient.egfr is None else _fact(patient.egfr, rules, "egfr")
+    unknown = Renal(None, None, estimate, None, missing, reported, egfr, bmi)
+    cg = None if estimate is None else NumberFact(
+        estimate.ml_min, f"{estimate.ml_min:.{params.result_decimals}f} mL/min (Cockcroft-Gault)")
+    if reported is not None:
         discrepancy = None
         if estimate is not None:
-            smaller = min(estimate.ml_min, patient.crcl.canonical)
+            smaller = min(estimate.ml_min, reported.canonical)
             if smaller > 0:
-                discrepancy = abs(estimate.ml_min - patient.crcl.canonical) / smaller * 100
-        return Renal(crcl, CrclMethod.REPORTED, estimate, discrepancy, missing)
-    if estimate is not None:
-        text = f"{estimate.ml_min:.{params.result_decimals}f} mL/min (Cockcroft-Gault)"
-        return Renal(NumberFact(estimate.ml_min, text), CrclMethod.COCKCROFT_GAULT, estimate,
-                      None, missing)
-    return Renal(None, None, None, None, missing)
+                discrepancy = abs(estimate.ml_min - reported.canonical) / smaller * 100
+        differs = discrepancy is not None and compare(
+            NumberFact(discrepancy, ""), "above", params.discrepancy) is True
+        if differs and cg is not None and cg.canonical < reported.canonical:
+            note = (f"reported creatinine clearance {reported.text} and Cockcroft-Gault "
+                    f"{cg.text} differ by more than {params.discrepancy.text}: the lower, "
+                    "Cockcroft-Gault, is used (the safer reading)")
+            return replace(unknown, crcl=cg, method=CrclMethod.COCKCROFT_GAULT,
+                           discrepancy_percent=discrepancy, notes=(note,))
+        return replace(unknown, crcl=replace(reported, text=f"{reported.text} (reported)"),
+                       method=CrclMethod.REPORTED, discrepancy_percent=discrepancy)
+    if cg is not None:
+        return replace(unknown, crcl=cg, method=CrclMethod.COCKCROFT_GAULT)
+    if egfr is not None:
+        as_crcl = NumberFact(egfr.canonical, f"{egfr.text} (eGFR)", bound=egfr.bound)
+        spanned = _spanned_limits(as_crcl, rules)
+        if spanned:
+            note = (f"eGFR {egfr.text} is a bound whose range spans the renal limit "
+                    f"{spanned[0]} of the bands: renal function is treated as unknown; give "
+                    "the measured eGFR or a creatinine clearance")
+            return replace(unknown, notes=(note,))
+        return replace(unknown, crcl=as_crcl, method=CrclMethod.EGFR)
+    return unknown
+
+
+def _spanned_limits(value: NumberFact, rules: RuleSet) -> list[str]:
+    """The renal limits of the rules that a bound lies on both sides of (none for a value)."""
+    if value.bound is None:
+        return []
+    return list(dict.fromkeys(c.threshold.text for c in rules.compares()
+                              if c.fact == "crcl" and compare(value, "below", c.threshold)
+                              is None))
 
 
 def _numbers(patient: Patient, rules: RuleSet, renal: Renal) -> dict[str, NumberFact]:
@@ -295,7 +346,27 @@ def _numbers(patient: Patient, rules: RuleSet, renal: Renal) -> dict[str, Number
     if renal.discrepancy_percent is not None:
         numbers["crcl_discrepancy"] = NumberFact(renal.discrepancy_percent,
                                                  f"{renal.discrepancy_percent:.0f}%")
+    if renal.bmi is not None:
+        numbers["bmi"] = NumberFact(renal.bmi, f"{renal.bmi:g} kg/m2")
+    if patient.ca is not None and patient.albumin is not None:
+        numbers["ca_adjusted"] = _adjusted_calcium(patient.ca, patient.albumin, rules)
     return numbers
+
+
+def _adjusted_calcium(ca: Measured, albumin: Measured, rules: RuleSet) -> NumberFact:
+    """Albumin-adjusted calcium (the rules' adjustment), printed as a lab prints it: in the
+    unit calcium was entered in, rounded to that unit's decimals, so the boundary rule reads
+    it like any measured value."""
+    adjust = rules.calcium_adjustment
+    canonical = ca.canonical + adjust.mmol_l_per_g_l * (adjust.reference_g_l - albumin.canonical)
+    table = rules.quantities["ca"].table
+    printed = Decimal(repr(canonical / table.factors[ca.unit])).quantize(
+        Decimal(1).scaleb(-table.decimals[ca.unit]), rounding=ROUND_HALF_UP)
+    text = f"{printed} {ca.unit}"
+    if ca.unit != table.canonical:
+        text += f" ({canonical:.{table.decimals[table.canonical]}f} {table.canonical})"
+    text += f" adjusted for albumin {albumin.entered}"
+    return NumberFact(canonical, text, ca.unit, printed)
 
 
 def _fact(value: Measured, rules: RuleSet, name: str) -> NumberFact:
@@ -308,8 +379,8 @@ def _fact(value: Measured, rules: RuleSet, name: str) -> NumberFact:
     if rule.compare_in_canonical:
         as_printed = Decimal(repr(value.canonical)).quantize(Decimal(1).scaleb(-decimals),
                                                              rounding=ROUND_HALF_UP)
-        return NumberFact(value.canonical, shown, table.canonical, as_printed)
-    return NumberFact(value.canonical, shown, value.unit, value.number)
+        return NumberFact(value.canonical, shown, table.canonical, as_printed, value.bound)
+    return NumberFact(value.canonical, shown, value.unit, value.number, value.bound)
 
 
 class _Texts:
@@ -318,20 +389,27 @@ class _Texts:
     def __init__(self, rules: RuleSet, numbers: Mapping[str, NumberFact], renal: Renal,
                  risk_labels: Sequence[str]) -> None:
         self.rules = rules
+        self.numbers = numbers
         self.values = {name: fact.text for name, fact in numbers.items()}
-        if renal.crcl is not None:
-            self.values["crcl_reported"] = renal.crcl.text
+        if renal.reported is not None:
+            self.values["crcl_reported"] = renal.reported.text
         if renal.estimate is not None:
             self.values["crcl_derived"] = f"{renal.estimate.ml_min} mL/min"
+        if renal.method is not None:
+            self.values["crcl_source"] = _SOURCE_WORDS[renal.method]
         self.values["risk_factors"] = "; ".join(risk_labels)
 
     def render(self, text: str, matched: Sequence[str]) -> str:
         labels = [self.rules.vocabulary.label_of(item) for item in dict.fromkeys(matched)]
 
         def fill(m: re.Match[str]) -> str:
-            name = m[1]
+            name, unit = m[1], m[2]
             if name == "matched":
                 return ", ".join(labels) or "none"
+            if unit and name in self.numbers:  # {current_dose|mg/day}: in that unit
+                table = self.rules.quantities[name].table
+                value = self.numbers[name].canonical / table.factors[unit]
+                return f"{value:.{table.decimals[unit]}f} {unit}"
             if name in self.values:
                 return self.values[name]
             if name in self.rules.thresholds:
@@ -340,20 +418,25 @@ class _Texts:
         return _PLACEHOLDER.sub(fill, text)
 
 
-
 def _with_matched(label: str, matched: list[str], rules: RuleSet) -> str:
     names = [rules.vocabulary.label_of(m) for m in dict.fromkeys(matched)]
     return f"{label} ({', '.join(names)})" if names and names != [label] else label
 
 
-def _derived(patient: Patient, renal: Renal) -> Derived:
+def _derived(patient: Patient, renal: Renal, numbers: Mapping[str, NumberFact]) -> Derived:
     def canonical(value: Measured | None) -> float | None:
         return None if value is None else round(value.canonical, 4)
     estimate = renal.estimate
     notes = list(estimate.notes) if estimate else []
+    notes += renal.notes
     if renal.method is None:
-        notes.append("creatinine clearance unknown: Cockcroft-Gault needs creatinine, age, sex "
-                     f"and weight (missing: {', '.join(renal.missing) or 'adult age'})")
+        notes.append("renal function unknown: give creatinine clearance, or creatinine, age, "
+                     "sex and weight for Cockcroft-Gault (missing: "
+                     f"{', '.join(renal.missing) or 'adult age'}), or an eGFR")
+    if patient.ca is not None and patient.albumin is None:
+        notes.append("calcium not adjusted for albumin (no albumin given): total calcium used")
+    adjusted = numbers.get("ca_adjusted")
+    cg = None if estimate is None else estimate.ml_min
     return Derived(
         mg_mmol_l=canonical(patient.mg),
         k_mmol_l=canonical(patient.k),
@@ -362,15 +445,23 @@ def _derived(patient: Patient, renal: Renal) -> Derived:
         crcl_ml_min=None if renal.crcl is None else round(renal.crcl.canonical, 2),
         crcl_method=renal.method,
         crcl_weight_basis=None if estimate is None else estimate.weight_basis,
-        bmi=None if estimate is None or estimate.bmi is None else round(estimate.bmi, 1),
+        bmi=renal.bmi,
         age_years=canonical(patient.age),
         weight_kg=canonical(patient.weight),
         height_cm=canonical(patient.height),
         ideal_body_weight_kg=None if estimate is None or estimate.ideal_kg is None
         else round(estimate.ideal_kg, 1),
         crcl_weight_kg=None if estimate is None else round(estimate.weight_kg, 1),
-        crcl_cockcroft_gault_ml_min=None if estimate is None else estimate.ml_min,
+        crcl_cockcroft_gault_ml_min=cg,
         current_dose_mmol_per_day=canonical(patient.current_dose),
+        crcl_comparator=None if renal.crcl is None else renal.crcl.bound,
+        crcl_reported_ml_min=canonical(patient.crcl),
+        crcl_cg_ml_min=cg,
+        egfr_ml_min_173=canonical(patient.egfr),
+        egfr_comparator=None if patient.egfr is None else patient.egfr.bound,
+        albumin_g_l=canonical(patient.albumin),
+        ca_adjusted_mmol_l=None if adjusted is None else round(adjusted.canonical, 4),
+        current_dose_mmol_day=canonical(patient.current_dose),
         notes=notes,
     )
 

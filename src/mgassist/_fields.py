@@ -46,8 +46,13 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("mg", "quantity", "serum magnesium with its unit"),
     FieldSpec("k", "quantity", "serum potassium with its unit"),
     FieldSpec("ca", "quantity", "serum total calcium with its unit (optional)"),
+    FieldSpec("albumin", "quantity", "serum albumin with its unit, to adjust calcium "
+              "(optional)"),
     FieldSpec("creatinine", "quantity", "serum creatinine with its unit"),
     FieldSpec("crcl", "quantity", "creatinine clearance, if known"),
+    FieldSpec("egfr", "quantity", "eGFR as the lab reports it (mL/min/1.73m2; a bound such as "
+              "'>60 mL/min/1.73m2' is accepted); used only when no creatinine clearance is "
+              "known"),
     FieldSpec("age", "number", "age in years"),
     FieldSpec("sex", "choice", "sex, for Cockcroft-Gault", choices=("female", "male"),
               label="sex"),

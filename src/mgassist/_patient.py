@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ._conditions import Bound
 from ._contract import Condition, Indication, MedClass, Sex, Symptom, WeightBasis
 from ._errors import InputError, InputErrors
 from ._fields import FIELDS, FieldSpec
@@ -27,17 +28,22 @@ __all__ = ["Measured", "Patient", "parse_patient", "split_items"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Measured:
-    """A measured value: as entered (number and unit) and in the canonical unit."""
+    """A measured value: as entered (number and unit) and in the canonical unit.
+
+    ``bound`` (``>``, ``>=``, ``<``, ``<=``): the lab printed a bound, such as an eGFR of
+    ``>60``; the value lies beyond ``number``, and ``canonical`` is that edge."""
 
     number: Decimal
     unit: str
     canonical: float
     canonical_unit: str
+    bound: Bound | None = None
 
     @property
     def entered(self) -> str:
-        """The value as entered, with the accepted unit's spelling (``1.5 mg/dL``)."""
-        return f"{self.number} {self.unit}"
+        """The value as entered, with the accepted unit's spelling (``1.5 mg/dL``, ``>60
+        mL/min/1.73m2``)."""
+        return f"{self.bound or ''}{self.number} {self.unit}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,8 +54,10 @@ class Patient:
     mg: Measured | None = None
     k: Measured | None = None
     ca: Measured | None = None
+    albumin: Measured | None = None
     creatinine: Measured | None = None
     crcl: Measured | None = None
+    egfr: Measured | None = None
     age: Measured | None = None
     sex: Sex | None = None
     weight: Measured | None = None
@@ -183,6 +191,10 @@ def measure(field: str, value: Any, rule: QuantityRule) -> Measured:
         text = value
     else:
         raise InputError(field, _show(value), "is not a quantity", accepted)
+    bound, text = _split_bound(text)
+    if bound is not None and not rule.bounds:
+        raise InputError(field, _show(value), f"is a bound ({bound}), not a measured value; "
+                         f"give the value the lab measured", accepted)
     try:
         amount = parse_amount(text)
     except UnitProblem as exc:
@@ -211,7 +223,19 @@ def measure(field: str, value: Any, rule: QuantityRule) -> Measured:
         raise InputError(field, _show(value), f"is outside the plausible range for "
                          f"{rule.label}; check the value and its unit", _range(rule))
     return Measured(number=entered, unit=unit, canonical=canonical,
-                    canonical_unit=table.canonical)
+                    canonical_unit=table.canonical, bound=bound)
+
+
+_BOUNDS: dict[str, Bound] = {">=": ">=", "<=": "<=", "≥": ">=", "≤": "<=", ">": ">", "<": "<"}
+
+
+def _split_bound(text: str) -> tuple[Bound | None, str]:
+    """A leading comparator as labs print it (``>60``, ``≥ 90``, ``<=5``) and the rest."""
+    stripped = text.lstrip()
+    for sign, bound in _BOUNDS.items():  # two-character signs first
+        if stripped.startswith(sign):
+            return bound, stripped[len(sign):]
+    return None, text
 
 
 _TOO_LARGE = 10**400  # beyond any float; and repr() refuses ints over 4300 digits

@@ -10,8 +10,9 @@
 Labels, units, examples and vocabularies come from ``_fields.FIELDS`` and the rules, the
 same table ``assess``'s flags and the input parser read; answers are checked by
 ``parse_patient``, so the interview's error messages are the ones ``assess`` prints.
-Which questions are asked depends on earlier answers: creatinine, sex, weight and height only
-without a reported CrCl; the current dose only for a patient already taking magnesium.
+Which questions are asked depends on earlier answers: creatinine, sex, weight, height and eGFR
+only without a reported CrCl; albumin only with a calcium; the current dose only for a patient
+already taking magnesium.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class When(Enum):
 
     ALWAYS = "always"
     WITHOUT_CRCL = "without-crcl"
+    WITH_CALCIUM = "with-calcium"
     TAKING_MAGNESIUM = "taking-magnesium"
 
 
@@ -101,8 +103,10 @@ _ORDER: tuple[tuple[str, When], ...] = (
     ("sex", When.WITHOUT_CRCL),
     ("weight", When.WITHOUT_CRCL),
     ("height", When.WITHOUT_CRCL),
+    ("egfr", When.WITHOUT_CRCL),
     ("k", When.ALWAYS),
     ("ca", When.ALWAYS),
+    ("albumin", When.WITH_CALCIUM),
     ("meds", When.ALWAYS),
     ("conditions", When.ALWAYS),
     ("symptoms", When.ALWAYS),
@@ -117,6 +121,9 @@ _NOTES = {
     "age": "Also decides whether the patient is in scope (adults only).",
     "height": "Optional: with a height, Cockcroft-Gault uses ideal or adjusted weight "
               "where the BMI calls for it.",
+    "egfr": "Optional: used only when creatinine clearance cannot be estimated; a bound "
+            "such as >60 is accepted.",
+    "albumin": "Optional: with albumin, calcium is adjusted for it (Payne).",
     "current_dose": "As elemental magnesium, not the mass of the salt.",
 }
 _MG_REQUIRED = "every decision depends on it"
@@ -223,6 +230,9 @@ def _asked(question: Question, answers: Mapping[str, Checked]) -> bool:
     if question.when is When.WITHOUT_CRCL:
         crcl = answers.get("crcl")
         return crcl is not None and crcl.typed == ""
+    if question.when is When.WITH_CALCIUM:
+        ca = answers.get("ca")
+        return ca is not None and ca.typed != ""
     if question.when is When.TAKING_MAGNESIUM:
         taking = answers.get(TAKES_MAGNESIUM)
         return taking is not None and taking.used == "yes"

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from typing import Any
 
 from ._assessment import Alternative, Regimen
-from ._contract import DoseBasis, Status
+from ._contract import Status
 from ._ruleset import Dose, RegimenRules
 from ._units import UnitProblem, convert, quantity
 
@@ -41,27 +41,18 @@ def dose_of(
 
 
 def choose_regimen(
-    rules: RegimenRules, *, status: Status, fired: Collection[str]
+    rules: RegimenRules, *, status: Status, step: str | None, fired: Collection[str]
 ) -> Regimen | None:
-    """The regimen for a status (None unless supplement*), never above the maximum."""
-    if not status.gives_regimen:
+    """The regimen of the step that decided (None unless its status gives one): its dose,
+    never above its ceiling nor above the maximum."""
+    chosen = rules.by_step.get(step) if step is not None and status.gives_regimen else None
+    if chosen is None:
         return None
-    ceiling = rules.maximum
-    note: str | None = None
-    if status is Status.SUPPLEMENT_WITH_CAUTION:
-        basis = DoseBasis.REDUCED
-        dose: Dose | None = None
-        ceiling = _lower(rules.doses[rules.caution_ceiling], rules.maximum)
-        note = rules.caution_note
-        cite = (*rules.cite_caution, *rules.cite_doses[rules.caution_ceiling])
-    elif rules.step_up_finding in fired:
-        basis = DoseBasis.STEP_UP
-        dose = _lower(rules.doses[DoseBasis.STEP_UP.value], rules.maximum)
-        cite = rules.cite_doses[DoseBasis.STEP_UP.value]
-    else:
-        basis = DoseBasis.STANDARD_START
-        dose = _lower(rules.doses[DoseBasis.STANDARD_START.value], rules.maximum)
-        cite = rules.cite_doses[DoseBasis.STANDARD_START.value]
+    ceiling = _lower(chosen.ceiling, rules.maximum)
+    dose = None if chosen.dose is None else _lower(_lower(chosen.dose, ceiling), rules.maximum)
+    cite = [*chosen.cite]
+    for dose_id in (chosen.dose_id, chosen.ceiling_id):
+        cite += rules.cite_doses.get(dose_id, ()) if dose_id is not None else ()
     alternative = None
     if rules.alternative_finding in fired:
         high = _lower(rules.alternative_high, ceiling)
@@ -80,7 +71,7 @@ def choose_regimen(
     return Regimen(
         product=rules.product_label,
         product_id=rules.product_id,
-        dose_basis=basis,
+        dose_basis=chosen.basis,
         elemental_mmol_per_day=None if dose is None else _r1(dose.elemental_mmol),
         elemental_mg_per_day=None if dose is None else _r1(dose.elemental_mg),
         product_mg_per_day=None if dose is None else _r1(dose.product_mg),
@@ -88,8 +79,8 @@ def choose_regimen(
         max_product_mg_per_day=_r1(ceiling.product_mg),
         max_elemental_mmol_per_day=_r1(ceiling.elemental_mmol),
         max_elemental_mg_per_day=_r1(ceiling.elemental_mg),
-        max_basis=rules.maximum_basis,
-        note=note,
+        max_basis=rules.maximum_basis if chosen.ceiling_id == "maximum" else None,
+        note=chosen.note,
         alternative=alternative,
         side_effects=list(rules.side_effects),
         side_effects_advice=rules.side_effects_advice,

@@ -28,7 +28,8 @@ HEADLINES: dict[Status, tuple[str, str]] = {
     Status.SUPPLEMENT_WITH_CAUTION: ("SUPPLEMENT WITH CAUTION", "oral magnesium, reduced, with "
                                                                "close monitoring"),
     Status.SUPPLEMENT: ("SUPPLEMENT", "oral magnesium at the dose below"),
-    Status.OUT_OF_SCOPE: ("OUT OF SCOPE", "mgassist covers adults only"),
+    Status.MAINTAIN: ("MAINTAIN", "continue the current magnesium dose, recheck every 3 months"),
+    Status.OUT_OF_SCOPE: ("OUT OF SCOPE", "not a decision mgassist makes - see why below"),
 }
 _STYLE = {
     Status.URGENT: "bold white on red",
@@ -37,6 +38,7 @@ _STYLE = {
     Status.DO_NOT_SUPPLEMENT: "bold blue",
     Status.SUPPLEMENT_WITH_CAUTION: "bold yellow",
     Status.SUPPLEMENT: "bold green",
+    Status.MAINTAIN: "bold cyan",
     Status.OUT_OF_SCOPE: "bold magenta",
 }
 _SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
@@ -174,7 +176,8 @@ def _inputs(assessment: Assessment, rules: RuleSet, numbers: dict[str, int]) -> 
     table.add_column("As entered")
     table.add_column("As used", ratio=1)
     used = {"mg": derived.mg_mmol_l, "k": derived.k_mmol_l, "ca": derived.ca_mmol_l,
-            "creatinine": derived.creatinine_mg_dl, "age": derived.age_years,
+            "albumin": derived.albumin_g_l, "creatinine": derived.creatinine_mg_dl,
+            "egfr": derived.egfr_ml_min_173, "age": derived.age_years,
             "weight": derived.weight_kg, "height": derived.height_cm,
             "current_dose": derived.current_dose_mmol_per_day}
     for name, value in assessment.inputs.items():
@@ -185,17 +188,23 @@ def _inputs(assessment: Assessment, rules: RuleSet, numbers: dict[str, int]) -> 
         number = used.get(name)
         as_used = rule.as_used(number) if rule is not None and number is not None else ""
         table.add_row(field_label(name, rules), shown, as_used)
+    if derived.ca_adjusted_mmol_l is not None:
+        table.add_row("adjusted calcium", "-", f"{derived.ca_adjusted_mmol_l:.2f} mmol/L "
+                      f"(for albumin {derived.albumin_g_l:g} g/L)")
     cg_cite = rules.cockcroft_gault.cite
+    method = derived.crcl_method.value if derived.crcl_method is not None else None
     if derived.crcl_ml_min is not None:
-        reported = derived.crcl_method is not None and derived.crcl_method.value == "reported"
-        how = "reported" if reported else "Cockcroft-Gault" + _cg_basis(assessment, numbers,
-                                                                          cg_cite)
-        table.add_row("creatinine clearance", str(assessment.inputs.get("crcl", "-")),
-                      f"{derived.crcl_ml_min:g} mL/min ({how})")
-        if reported and derived.crcl_cockcroft_gault_ml_min is not None:
-            table.add_row("Cockcroft-Gault", "-",
-                          f"{derived.crcl_cockcroft_gault_ml_min:g} mL/min, for comparison"
-                          + _cg_basis(assessment, numbers, cg_cite))
+        if method == "cockcroft-gault":
+            how = "Cockcroft-Gault" + _cg_basis(assessment, numbers, cg_cite)
+        else:
+            how = "eGFR, in place of creatinine clearance" if method == "egfr" else "reported"
+        bound = derived.crcl_comparator or ""
+        table.add_row("renal function used", str(assessment.inputs.get("crcl", "-")),
+                      f"{bound}{derived.crcl_ml_min:g} mL/min ({how})")
+    if method != "cockcroft-gault" and derived.crcl_cockcroft_gault_ml_min is not None:
+        table.add_row("Cockcroft-Gault", "-",
+                      f"{derived.crcl_cockcroft_gault_ml_min:g} mL/min, for comparison"
+                      + _cg_basis(assessment, numbers, cg_cite))
     for note in derived.notes:
         table.add_row("note", "", note)
     return table

@@ -23,12 +23,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from ._conditions import Condition, ConditionParser, Threshold
-from ._contract import VOCABULARIES, DoseBasis, Status
+from ._contract import VOCABULARIES, CrclMethod, DoseBasis, Status
 from ._errors import RulesError, RulesErrors, pydantic_message
 from ._regimen import dose_of
 from ._rules_schema import SECTIONS, RuleFile
 from ._rules_source import bundled_rules_path, rule_files, rules_digest
 from ._ruleset import (
+    CalciumAdjustment,
     CockcroftGault,
     Detail,
     FindingRule,
@@ -39,7 +40,9 @@ from ._ruleset import (
     RegimenRules,
     RiskFactor,
     RuleSet,
+    ScheduleItem,
     Step,
+    StepRegimen,
     Vocabulary,
     normalize_term,
 )
@@ -52,15 +55,22 @@ __all__ = ["bundled_rules_path", "check_rules", "load_rules", "rule_files"]
 # so the rules may not move these quantities to another canonical unit.
 CONTRACT_CANONICAL = {
     "mg": "mmol/L", "k": "mmol/L", "ca": "mmol/L", "creatinine": "mg/dL", "crcl": "mL/min",
-    "age": "year", "weight": "kg", "height": "cm", "current_dose": "mmol/day",
-    "days_on_dose": "day",
+    "egfr": "mL/min/1.73m2", "albumin": "g/L", "age": "year", "weight": "kg", "height": "cm",
+    "current_dose": "mmol/day", "days_on_dose": "day",
 }
-DERIVED_NUMBER_FACTS = {"crcl_discrepancy": "percent"}
+# Numbers the engine derives, with their unit and the input quantity they are printed like
+# (None: no lab prints them, so they are compared exactly).
+DERIVED_NUMBER_FACTS: dict[str, tuple[str, str | None]] = {
+    "crcl_discrepancy": ("percent", None),
+    "bmi": ("kg/m**2", None),
+    "ca_adjusted": ("mmol/L", "ca"),
+}
 VALUE_PLACEHOLDERS = frozenset(
-    {*CONTRACT_CANONICAL, "crcl_reported", "crcl_derived", "crcl_discrepancy", "matched",
-     "risk_factors"}
+    {*CONTRACT_CANONICAL, *DERIVED_NUMBER_FACTS, "crcl_reported", "crcl_derived",
+     "crcl_source", "matched", "risk_factors"}
 )
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# {name} or {name|unit}: a quantity converted to one of its accepted units
+_PLACEHOLDER = re.compile(r"\{([^{}|]*)(?:\|([^{}]*))?\}")
 
 
 def load_rules(path: Path | str | None = None) -> RuleSet:
@@ -155,6 +165,7 @@ class _Compiler:
         vocabulary = self.vocabulary(sections["vocabulary"])
         thresholds = self.thresholds(sections["thresholds"], quantities)
         cockcroft_gault = self.cockcroft_gault(sections["cockcroft_gault"], thresholds)
+        calcium_adjustment = self.calcium_adjustment(sections["calcium_adjustment"])
         if self.errors:  # conditions need sound quantities, vocabulary and thresholds
             raise RulesErrors(self.errors)
         self.thresholds_by_id = thresholds
@@ -165,7 +176,8 @@ class _Compiler:
                           "symptoms": vocab_ids["symptoms"], "risk_factors": risk_ids,
                           "indication": vocab_ids["indications"],
                           "sex": frozenset({"female", "male"}),
-                          "status": frozenset(s.value for s in Status)}
+                          "status": frozenset(s.value for s in Status),
+                          "crcl_method": frozenset(m.value for m in CrclMethod)}
         self.raw_predicates = sections["predicates"]
         self.predicate_cache: dict[str, Condition | None] = {}
         self.expansion = _Expansion(self.raw_predicates)
@@ -175,14 +187,14 @@ class _Compiler:
         findings = self.findings(sections["findings"])
         steps = self.steps(sections["steps"], findings)
         risk_factors = self.risk_factors(sections["risk_factors"])
-        regimen = self.regimen(sections["regimen"], findings)
+        regimen = self.regimen(sections["regimen"], steps)
         monitoring = self.monitoring(sections["monitoring"])
         if self.errors:
             raise RulesErrors(self.errors)
         return RuleSet(
             version=self.version, sha256=self.sha256, source=self.source,
             quantities=quantities, vocabulary=vocabulary, thresholds=thresholds,
-            cockcroft_gault=cockcroft_gault,
+            cockcroft_gault=cockcroft_gault, calcium_adjustment=calcium_adjustment,
             predicates={k: v for k, v in predicates.items() if v is not None},
             steps=steps, findings=findings, risk_factors=risk_factors, regimen=regimen,
             monitoring=monitoring, references=references,
@@ -276,7 +288,7 @@ class _Compiler:
                 self.fail("quantities", (qid, "plausible"), f"{qid}: min is above max")
             out[qid] = QuantityRule(qid, spec.label, table, low, high, spec.plausible.min,
                                     spec.plausible.max, spec.example, spec.shown_as,
-                                    spec.compare_in == "canonical")
+                                    spec.compare_in == "canonical", spec.bounds)
         return out
 
     @staticmethod
@@ -326,7 +338,11 @@ class _Compiler:
                        quantities: Mapping[str, QuantityRule], meaning: str = "",
                        cite: tuple[str, ...] = ()) -> Threshold | str:
         if fact in DERIVED_NUMBER_FACTS:
-            canonical_unit, table, spec = DERIVED_NUMBER_FACTS[fact], None, None
+            canonical_unit, printed_like = DERIVED_NUMBER_FACTS[fact]
+            table, spec = None, None
+            if printed_like is not None and printed_like in quantities:
+                table = quantities[printed_like].table
+                spec = self.quantity_specs[printed_like]
         elif fact in quantities:
             rule = quantities[fact]
             canonical_unit, table = rule.table.canonical, rule.table
@@ -365,6 +381,12 @@ class _Compiler:
             self.fail("cockcroft_gault", ("divisor",),
                       f"cockcroft_gault.divisor: years x kg / (divisor x mg/dL) must be a "
                       f"flow in mL/min: {exc}")
+        discrepancy = thresholds.get(spec.discrepancy)
+        if discrepancy is None or discrepancy.fact != "crcl_discrepancy":
+            if spec.discrepancy not in self.failed_thresholds:
+                self.fail("cockcroft_gault", ("discrepancy",), f"discrepancy: "
+                          f"{spec.discrepancy!r} is not a threshold for crcl_discrepancy")
+            discrepancy = Threshold("invalid", "crcl_discrepancy", 0.0, "invalid")
         adults_from = thresholds.get(spec.adults_from)
         if adults_from is None or adults_from.fact != "age":
             if spec.adults_from not in self.failed_thresholds:  # else its own error says why
@@ -385,8 +407,33 @@ class _Compiler:
             underweight_below_bmi=get(spec.underweight_below, "kg/m**2", "underweight_below"),
             overweight_from_bmi=get(spec.overweight_from, "kg/m**2", "overweight_from"),
             result_decimals=spec.result_decimals,
+            discrepancy=discrepancy,
             cite=self.cites("cockcroft_gault", ("cite",), spec.cite),
         )
+
+    def calcium_adjustment(self, spec: Any) -> CalciumAdjustment:
+        """Payne's adjustment, as data: Ca rises by calcium_step for each albumin_step of
+        albumin below reference_albumin; converted here, through pint, to mmol/L per g/L."""
+        ca, albumin = self.quantity_specs.get("ca"), self.quantity_specs.get("albumin")
+        if ca is None or albumin is None:  # reported by quantities()
+            return CalciumAdjustment(float("nan"), float("nan"), ())
+        values = []
+        for name, text, target, analyte in (
+                ("reference_albumin", spec.reference_albumin, albumin.canonical, albumin),
+                ("calcium_step", spec.calcium_step, ca.canonical, ca),
+                ("albumin_step", spec.albumin_step, albumin.canonical, albumin)):
+            try:
+                values.append(self.to_canonical(text, target, analyte))
+            except UnitProblem as exc:
+                self.fail("calcium_adjustment", (name,), f"calcium_adjustment.{name}: {exc}")
+                values.append(float("nan"))
+        reference, calcium_step, albumin_step = values
+        if not albumin_step > 0:
+            self.fail("calcium_adjustment", ("albumin_step",),
+                      "calcium_adjustment.albumin_step: must be above zero")
+        return CalciumAdjustment(reference, calcium_step / albumin_step if albumin_step else
+                                 float("nan"),
+                                 self.cites("calcium_adjustment", ("cite",), spec.cite))
 
     # -- conditions and texts ----------------------------------------------------------------
     def condition(self, section: str, where: Path_, data: Any, *,
@@ -397,7 +444,8 @@ class _Compiler:
                 self.fail(section, where, problem)
             return None
         parser = ConditionParser(
-            number_facts={**{q: q for q in self.quantity_rules}, **DERIVED_NUMBER_FACTS},
+            number_facts={name: name for name in [*self.quantity_rules,
+                                                   *DERIVED_NUMBER_FACTS]},
             vocabularies=self.vocab_ids,
             resolve_threshold=self.resolve_threshold,
             predicates=self.raw_predicates,
@@ -410,7 +458,8 @@ class _Compiler:
     def resolve_threshold(self, fact: str, operand: str) -> Threshold | str:
         known = self.thresholds_by_id.get(operand)
         if known is not None:
-            if known.fact != fact:
+            printed_like = DERIVED_NUMBER_FACTS.get(fact, ("", None))[1]
+            if known.fact != fact and known.fact != printed_like:
                 return (f"compares {fact} with threshold {operand!r}, which is for "
                         f"{known.fact} ({known.text})")
             return known
@@ -423,10 +472,17 @@ class _Compiler:
         return made
 
     def text(self, section: str, where: Path_, text: str) -> str:
-        for name in _PLACEHOLDER.findall(text):
+        for name, unit in _PLACEHOLDER.findall(text):
             if name not in VALUE_PLACEHOLDERS and name not in self.thresholds_by_id:
                 self.fail(section, where, f"unknown placeholder {{{name}}}; use a threshold id "
                                           f"or one of {', '.join(sorted(VALUE_PLACEHOLDERS))}")
+            elif unit:
+                quantity = self.quantity_rules.get(name)
+                if quantity is None or unit not in quantity.table.units:
+                    accepted = ", ".join(quantity.table.units) if quantity else \
+                        "none: only an input quantity can be shown in another unit"
+                    self.fail(section, where, f"placeholder {{{name}|{unit}}}: {unit!r} is not "
+                                              f"an accepted unit of {name} ({accepted})")
         return " ".join(text.split())
 
     def findings(self, data: Mapping[str, Any]) -> dict[str, FindingRule]:
@@ -470,7 +526,7 @@ class _Compiler:
                 out.append(RiskFactor(spec.id, spec.label, when, cite))
         return tuple(out)
 
-    def regimen(self, spec: Any, findings: Mapping[str, FindingRule]) -> RegimenRules:
+    def regimen(self, spec: Any, steps: tuple[Step, ...]) -> RegimenRules:
         mg_mass = self.quantity_specs["mg"].molar_mass
         cite = self.cites
 
@@ -501,25 +557,20 @@ class _Compiler:
             if value and maximum and value.elemental_mmol > maximum.elemental_mmol + 1e-9:
                 self.fail("regimen", ("doses", name), f"dose {name!r} is above the maximum "
                                                       f"({spec.maximum.product} of the product)")
-        if spec.caution.ceiling not in spec.doses:
-            self.fail("regimen", ("caution", "ceiling"),
-                      f"unknown dose {spec.caution.ceiling!r}")
+        by_step = self.step_regimens(spec, steps, doses, maximum)
         alt = spec.alternative
         low = dose(("alternative", "elemental", 0), alt.elemental[0], "elemental", alt.salt)
         high = dose(("alternative", "elemental", 1), alt.elemental[1], "elemental", alt.salt)
         if low and high and low.elemental_mmol > high.elemental_mmol:
             self.fail("regimen", ("alternative", "elemental"), "range minimum is above maximum")
-        for where, fid in ((("step_up_finding",), spec.step_up_finding),
-                           (("alternative", "finding"), alt.finding)):
-            if fid not in self.finding_ids:
-                self.fail("regimen", where, f"finding {fid!r} is not defined")
+        if alt.finding not in self.finding_ids:
+            self.fail("regimen", ("alternative", "finding"),
+                      f"finding {alt.finding!r} is not defined")
         if self.errors:
             raise RulesErrors(self.errors)
         return RegimenRules(
             product_id=spec.product, product_label=spec.salts[spec.product].label,
-            doses=doses, step_up_finding=spec.step_up_finding, maximum=maximum,
-            caution_ceiling=spec.caution.ceiling,
-            caution_note=" ".join(spec.caution.note.split()),
+            doses=doses, maximum=maximum, by_step=by_step,
             timing=spec.timing.text, alternative_finding=alt.finding,
             alternative_label=spec.salts[alt.salt].label, alternative_low=low,
             alternative_high=high, alternative_note=" ".join(alt.note.split()),
@@ -531,23 +582,79 @@ class _Compiler:
                               spec.salts[spec.product].cite),
             cite_maximum=cite("regimen", ("maximum", "cite"), spec.maximum.cite),
             maximum_basis=spec.maximum.basis,
-            cite_caution=cite("regimen", ("caution", "cite"), spec.caution.cite),
             cite_timing=cite("regimen", ("timing", "cite"), spec.timing.cite),
             cite_alternative=cite("regimen", ("alternative", "cite"), alt.cite),
             cite_side_effects=cite("regimen", ("side_effects", "cite"), spec.side_effects.cite),
         )
 
+    def step_regimens(self, spec: Any, steps: tuple[Step, ...], doses: Mapping[str, Any],
+                      maximum: Any) -> dict[str, StepRegimen]:
+        """The regimen of each step that gives one, checked: every such step has one; a dose
+        is never above its ceiling nor the ceiling above the maximum; a caution step gives a
+        reduced regimen capped at the standard start."""
+        status_of = {step.id: step.status for step in steps}
+        standard = doses.get(DoseBasis.STANDARD_START.value)
+        out: dict[str, StepRegimen] = {}
+        for step_id, entry in spec.by_step.items():
+            where: Path_ = ("by_step", step_id)
+            status = status_of.get(step_id)
+            if status is None or not status.gives_regimen:
+                self.fail("regimen", where, f"by_step: {step_id!r} is not a step that gives a "
+                          "regimen (a step with status supplement or supplement-with-caution)")
+                continue
+            for key in ("dose", "ceiling"):
+                named = getattr(entry, key)
+                if named is not None and named not in spec.doses:
+                    self.fail("regimen", (*where, key), f"unknown dose {named!r}; defined: "
+                                                        f"{', '.join(spec.doses)}")
+            given = doses.get(entry.dose) if entry.dose is not None else None
+            ceiling = doses.get(entry.ceiling) if entry.ceiling is not None else maximum
+            caution = status.value == "supplement-with-caution"
+            if entry.dose is None and entry.basis is not DoseBasis.REDUCED:
+                self.fail("regimen", where, f"by_step {step_id}: only a reduced regimen may go "
+                                            "without a dose")
+            if caution and entry.basis is not DoseBasis.REDUCED:
+                self.fail("regimen", (*where, "basis"), f"by_step {step_id}: status "
+                          f"{status.value} gives a reduced regimen, not {entry.basis.value}")
+            if not caution and entry.basis is DoseBasis.REDUCED:
+                self.fail("regimen", (*where, "basis"), f"by_step {step_id}: a reduced regimen "
+                          "is for status supplement-with-caution")
+            if caution and entry.ceiling is None:
+                self.fail("regimen", where, f"by_step {step_id}: a caution regimen needs a "
+                                            "ceiling (a dose id)")
+            if given and ceiling and given.elemental_mmol > ceiling.elemental_mmol + 1e-9:
+                self.fail("regimen", (*where, "dose"), f"by_step {step_id}: dose "
+                          f"{entry.dose!r} is above its ceiling")
+            if caution and ceiling and standard and \
+                    ceiling.elemental_mmol > standard.elemental_mmol + 1e-9:
+                self.fail("regimen", (*where, "ceiling"), f"by_step {step_id}: a caution "
+                          "regimen is never above the standard start")
+            if ceiling is None or (entry.dose is not None and given is None):
+                continue
+            out[step_id] = StepRegimen(
+                entry.basis, entry.dose, given, entry.ceiling or "maximum", ceiling,
+                " ".join(entry.note.split()) if entry.note else None,
+                self.cites("regimen", (*where, "cite"), entry.cite))
+        for step in steps:
+            if step.status.gives_regimen and step.id not in spec.by_step:
+                self.fail("regimen", ("by_step",), f"step {step.id} gives status "
+                          f"{step.status.value} but has no regimen in by_step")
+        return out
+
     def monitoring(self, spec: Any) -> MonitoringRules:
-        schedule = tuple((" ".join(item.text.split()),
-                          self.cites("monitoring", ("schedule", i, "cite"), item.cite))
-                         for i, item in enumerate(spec.schedule))
+        schedule = []
+        for i, item in enumerate(spec.schedule):
+            when = None if item.when is None else self.condition(
+                "monitoring", ("schedule", i, "when"), item.when, allow_status=True)
+            schedule.append(ScheduleItem(
+                " ".join(item.text.split()),
+                self.cites("monitoring", ("schedule", i, "cite"), item.cite), item.basis, when))
         reasons = []
         for i, reason in enumerate(spec.more_often.reasons):
             when = self.condition("monitoring", ("more_often", "reasons", i, "when"), reason.when)
             if when is not None:
                 reasons.append(Reason(reason.label, when))
-        basis = tuple(f"{item.text} - {item.basis}" for item in spec.schedule if item.basis)
-        return MonitoringRules(schedule, basis, spec.more_often.text, tuple(reasons),
+        return MonitoringRules(tuple(schedule), spec.more_often.text, tuple(reasons),
                                self.cites("monitoring", ("more_often", "cite"),
                                           spec.more_often.cite))
 

@@ -13,11 +13,13 @@ conditions with the engine's own ``evaluate`` on every combination. It reports:
 * a step that is true only where an earlier step is also true (the earlier one always decides);
 * a finding's detail whose condition contradicts its finding's.
 
-Only pairs of steps are compared (not a step against several earlier ones together). A search
-larger than MAX_POINTS combinations (or naming more than MAX_LIST_ITEMS items of one list) is
-skipped, and so is every search once the whole rule set has used SEARCH_BUDGET combinations
-(the bundled rules use about 27,000), so that validating a large rule set stays quick: "where
-detectable". The skipped searches are counted and reported. A rule reported here truly cannot
+Only pairs of steps are compared (not a step against several earlier ones together). Each
+combination evaluated is paid from a budget: a search that evaluates more than MAX_POINTS
+combinations (or names more than MAX_LIST_ITEMS items of one list) is abandoned, and so is
+every search once the whole rule set has evaluated SEARCH_BUDGET combinations, so that
+validating a large rule set stays quick: "where detectable". Most searches end early (the
+first counterexample settles them), so only what is evaluated is paid for. The abandoned
+searches are counted and reported. A rule reported here truly cannot
 fire for any patient; one not reported may still be unreachable in a subtler way.
 """
 
@@ -28,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ._conditions import (
+    SINGLE_FACTS,
     All,
     Compare,
     Condition,
@@ -45,8 +48,8 @@ from ._trace import detail_id
 
 __all__ = ["MAX_POINTS", "SEARCH_BUDGET", "Reach", "Rule", "Unreachable", "never_fire"]
 
-MAX_POINTS = 50_000  # combinations of one search
-SEARCH_BUDGET = 100_000  # combinations of all the searches of a rule set: about 2 s at most
+MAX_POINTS = 50_000  # combinations evaluated by one search
+SEARCH_BUDGET = 100_000  # combinations evaluated by all the searches of a rule set: ~2 s at most
 MAX_LIST_ITEMS = 12  # every combination of up to this many items; more: skipped
 
 
@@ -128,39 +131,73 @@ class _Search:
         self.left = budget
         self.skipped: list[Rule] = []
         self.rule: Rule | None = None  # the rule being searched, reported if skipped
+        self.made = 0  # combinations made by the current search
 
-    def points(self, conds: Sequence[Condition]) -> Iterator[Facts] | None:
-        """The representative facts of ``conds``, paid from the budget; None (and the rule
-        counted as skipped, once) when there are too many."""
-        found = _points(conds)
-        if found is None or found[0] > self.left:
-            if self.rule is not None and self.skipped[-1:] != [self.rule]:  # rules in order
-                self.skipped.append(self.rule)
-            return None
-        self.left -= found[0]
-        return found[1]
+    def paid(self, facts: Iterator[Facts]) -> Iterator[Facts]:
+        """``facts``, each paid from the budget as it is made; raises _Exhausted when this
+        search (MAX_POINTS) or the rule set's budget runs out."""
+        for one in facts:
+            if self.made >= MAX_POINTS or self.left <= 0:
+                raise _Exhausted
+            self.made += 1
+            self.left -= 1
+            yield one
+
+    def _abandon(self) -> bool:
+        if self.rule is not None and self.skipped[-1:] != [self.rule]:  # rules in order
+            self.skipped.append(self.rule)
+        return False
 
     def never_true(self, conds: Sequence[Condition]) -> bool:
-        """True when the search proves that ``all(conds)`` is never true (False if skipped)."""
+        """True when the search proves that ``all(conds)`` is never true (False if abandoned)."""
         both = All(tuple(conds))
-        points = self.points(conds)
-        if points is None:
-            return False
-        return not any(evaluate(both, facts) is True for facts in points)
+        self.made = 0
+        try:
+            axes = _axes(conds)
+            return not any(evaluate(both, facts) is True
+                           for facts in self.paid(_combinations(axes)))
+        except _Exhausted:
+            return self._abandon()
 
     def implies(self, cond: Condition, other: Condition) -> bool:
         """True when the search proves ``other`` is true wherever ``cond`` is (False if
-        skipped)."""
-        points = self.points([cond, other])
-        if points is None:
-            return False
-        return all(evaluate(other, facts) is True for facts in points
-                   if evaluate(cond, facts) is True)
+        abandoned). The facts ``cond`` reads are enumerated first, and the others only where
+        ``cond`` is true, so a rare ``cond`` costs little."""
+        self.made = 0
+        try:
+            axes = _axes([cond, other])
+            own = _facts_of(cond)
+            outer = [axis for axis in axes if axis[1] in own]
+            inner = [axis for axis in axes if axis[1] not in own]
+            for first in self.paid(_combinations(outer)):
+                if evaluate(cond, first) is not True:
+                    continue
+                for rest in self.paid(_combinations(inner)):
+                    both = Facts({**first.numbers, **rest.numbers}, {**first.lists, **rest.lists},
+                                 {**first.singles, **rest.singles})
+                    if evaluate(other, both) is not True:
+                        return False
+            return True
+        except _Exhausted:
+            return self._abandon()
 
 
-def _points(conds: Sequence[Condition]) -> tuple[int, Iterator[Facts]] | None:
-    """How many representative facts ``conds`` need, and those facts one by one; None when
-    there would be more than MAX_POINTS."""
+class _Exhausted(Exception):
+    """A search ran out of combinations (its own limit, or the rule set's budget)."""
+
+
+Axis = tuple[str, str, list[object]]  # (number | list | single, fact, representative values)
+
+
+def _facts_of(cond: Condition) -> set[str]:
+    """Every fact a condition reads."""
+    return {node.fact for node in nodes(cond)
+            if isinstance(node, Compare | Known | SomeOf | Empty | In)}
+
+
+def _axes(conds: Sequence[Condition]) -> list[Axis]:
+    """For each fact ``conds`` read, its representative values (raises _Exhausted when a list
+    names more than MAX_LIST_ITEMS items)."""
     limits: dict[str, set[float]] = {}
     known: set[str] = set()
     items: dict[str, set[str]] = {}
@@ -168,6 +205,8 @@ def _points(conds: Sequence[Condition]) -> tuple[int, Iterator[Facts]] | None:
     for node in (n for c in conds for n in nodes(c)):
         if isinstance(node, Compare):
             limits.setdefault(node.fact, set()).add(node.threshold.canonical)
+        elif isinstance(node, Known) and node.fact in SINGLE_FACTS:
+            choices.setdefault(node.fact, set())  # given (as another choice) or not
         elif isinstance(node, Known):
             known.add(node.fact)
         elif isinstance(node, SomeOf):
@@ -176,26 +215,21 @@ def _points(conds: Sequence[Condition]) -> tuple[int, Iterator[Facts]] | None:
             choices.setdefault(node.fact, set()).update(node.ids)
         elif isinstance(node, Empty):  # a list with an item no test names
             items.setdefault(node.fact, set()).add("(another)")
-    axes: list[tuple[str, str, list[object]]] = []
+    axes: list[Axis] = []
     for fact in sorted(limits.keys() | known):
         axes.append(("number", fact, [None, *_values(sorted(limits.get(fact, set())))]))
     for fact in sorted(items):
         if len(items[fact]) > MAX_LIST_ITEMS:
-            return None
+            raise _Exhausted
         ids = sorted(items[fact])
         axes.append(("list", fact, [frozenset(c) for r in range(len(ids) + 1)
                                     for c in itertools.combinations(ids, r)]))
     for fact in sorted(choices):
         axes.append(("single", fact, [None, *sorted(choices[fact]), "(another)"]))
-    size = 1
-    for axis in axes:
-        size *= len(axis[2])
-    if size > MAX_POINTS:
-        return None
-    return size, _combinations(axes)
+    return axes
 
 
-def _combinations(axes: list[tuple[str, str, list[object]]]) -> Iterator[Facts]:
+def _combinations(axes: list[Axis]) -> Iterator[Facts]:
     for combo in itertools.product(*(axis[2] for axis in axes)):
         numbers: dict[str, NumberFact] = {}
         lists: dict[str, frozenset[str]] = {}

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
-from ._contract import Severity, Status
+from ._contract import DoseBasis, Severity, Status
 
 __all__ = ["RuleFile", "SECTIONS"]
 
@@ -22,6 +22,7 @@ Cites = Annotated[list[Id], Field(min_length=1)]
 # Enums are read from their string value (strict mode would demand enum instances).
 StatusId = Annotated[Status, Strict(False)]
 SeverityId = Annotated[Severity, Strict(False)]
+DoseBasisId = Annotated[DoseBasis, Strict(False)]
 
 
 class _Spec(BaseModel):
@@ -57,6 +58,7 @@ class QuantitySpec(_Spec):
     plain_number: bool = False
     shown_as: Text | None = None
     compare_in: Literal["entered", "canonical"] = "entered"
+    bounds: bool = False
     plausible: RangeSpec
     example: Text
 
@@ -87,6 +89,14 @@ class CockcroftGaultSpec(_Spec):
     underweight_below: Text
     overweight_from: Text
     result_decimals: Annotated[int, Field(ge=0, le=3)]
+    discrepancy: Id
+    cite: Cites
+
+
+class CalciumAdjustmentSpec(_Spec):
+    reference_albumin: Text
+    calcium_step: Text
+    albumin_step: Text
     cite: Cites
 
 
@@ -148,14 +158,21 @@ class MaximumSpec(_Sourced):
     product: Text
 
 
-class CautionSpec(_Spec):
-    ceiling: Id
-    note: Text
-    cite: Cites
+class StepRegimenSpec(_Spec):
+    basis: DoseBasisId
+    dose: Id | None = None
+    ceiling: Id | None = None
+    note: Text | None = None
+    cite: list[Id] = []
 
 
 class CitedText(_Sourced):
     text: Text
+
+
+class ScheduleItemSpec(_Sourced):
+    text: Text
+    when: Any = None
 
 
 class AlternativeSpec(_Spec):
@@ -176,9 +193,8 @@ class RegimenSpec(_Spec):
     salts: Annotated[dict[Id, SaltSpec], Field(min_length=1)]
     product: Id
     doses: dict[Id, DoseSpec]
-    step_up_finding: Id
     maximum: MaximumSpec
-    caution: CautionSpec
+    by_step: Annotated[dict[Id, StepRegimenSpec], Field(min_length=1)]
     timing: CitedText
     alternative: AlternativeSpec
     side_effects: SideEffectsSpec
@@ -196,7 +212,7 @@ class MoreOftenSpec(_Spec):
 
 
 class MonitoringSpec(_Spec):
-    schedule: Annotated[list[CitedText], Field(min_length=1)]
+    schedule: Annotated[list[ScheduleItemSpec], Field(min_length=1)]
     more_often: MoreOftenSpec
 
 
@@ -219,6 +235,7 @@ class RuleFile(_Spec):
     vocabulary: VocabularySpec | None = None
     thresholds: dict[Id, ThresholdSpec] | None = None
     cockcroft_gault: CockcroftGaultSpec | None = None
+    calcium_adjustment: CalciumAdjustmentSpec | None = None
     predicates: dict[Id, Any] | None = None
     steps: Annotated[list[StepSpec], Field(min_length=1)] | None = None
     findings: dict[Id, FindingSpec] | None = None
@@ -229,7 +246,8 @@ class RuleFile(_Spec):
 
 
 SECTIONS: tuple[str, ...] = (
-    "quantities", "vocabulary", "thresholds", "cockcroft_gault", "predicates", "steps",
+    "quantities", "vocabulary", "thresholds", "cockcroft_gault", "calcium_adjustment",
+    "predicates", "steps",
     "findings", "risk_factors", "regimen", "monitoring", "references",
 )
 """Every section a rule set must define, each exactly once across its files."""

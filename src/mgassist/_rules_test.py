@@ -24,7 +24,7 @@ from ._engine import evaluate_patient, patient_facts
 from ._errors import InputErrors
 from ._patient import parse_patient
 from ._ruleset import RuleSet
-from ._trace import detail_id, trace
+from ._trace import detail_id, monitoring_item_id, trace
 from ._vignettes import Vignette
 
 __all__ = ["CaseResult", "Coverage", "CoverageItem", "Difference", "ThresholdBoundary",
@@ -204,5 +204,7 @@ def _rule_keys(rules: RuleSet) -> list[tuple[str, str]]:
     keys += [("risk-factor", factor.id) for factor in rules.risk_factors]
     keys += [("regimen", basis.value) for basis in DoseBasis]
     keys += [("monitoring-reason", reason.label) for reason in rules.monitoring.reasons]
+    keys += [("monitoring-item", monitoring_item_id(i))
+             for i, item in enumerate(rules.monitoring.schedule) if item.when is not None]
     return keys
 

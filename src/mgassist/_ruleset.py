@@ -12,11 +12,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from ._conditions import Compare, Condition, Threshold, nodes
-from ._contract import Severity, Status
+from ._contract import DoseBasis, Severity, Status
 from ._units import UnitTable
 
 __all__ = [
     "CockcroftGault",
+    "CalciumAdjustment",
     "Detail",
     "Dose",
     "FindingRule",
@@ -27,7 +28,9 @@ __all__ = [
     "RegimenRules",
     "RiskFactor",
     "RuleSet",
+    "ScheduleItem",
     "Step",
+    "StepRegimen",
     "Vocabulary",
     "normalize_term",
 ]
@@ -52,6 +55,7 @@ class QuantityRule:
     example: str
     shown_as: str | None = None
     compare_in_canonical: bool = False
+    bounds: bool = False
 
     def as_used(self, canonical_value: float) -> str:
         """A canonical value for people: one decimal more than labs print, so a converted
@@ -100,6 +104,16 @@ class CockcroftGault:
     underweight_below_bmi: float
     overweight_from_bmi: float
     result_decimals: int
+    discrepancy: Threshold
+    cite: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CalciumAdjustment:
+    """Albumin-adjusted calcium: total + ``mmol_l_per_g_l`` x (``reference_g_l`` - albumin)."""
+
+    reference_g_l: float
+    mmol_l_per_g_l: float
     cite: tuple[str, ...]
 
 
@@ -156,16 +170,28 @@ class Dose:
 
 
 @dataclass(frozen=True)
+class StepRegimen:
+    """The regimen a supplement step gives: its dose basis, its dose (None when the sources
+    give no figure) and the ceiling it never goes above, each with the dose's id."""
+
+    basis: DoseBasis
+    dose_id: str | None
+    dose: Dose | None
+    ceiling_id: str
+    ceiling: Dose
+    note: str | None
+    cite: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RegimenRules:
     """The regimen, with every dose already converted through pint."""
 
     product_id: str
     product_label: str
     doses: Mapping[str, Dose]
-    step_up_finding: str
     maximum: Dose
-    caution_ceiling: str
-    caution_note: str
+    by_step: Mapping[str, StepRegimen]
     timing: str
     alternative_finding: str
     alternative_label: str
@@ -178,7 +204,6 @@ class RegimenRules:
     cite_product: tuple[str, ...]
     cite_maximum: tuple[str, ...]
     maximum_basis: str | None
-    cite_caution: tuple[str, ...]
     cite_timing: tuple[str, ...]
     cite_alternative: tuple[str, ...]
     cite_side_effects: tuple[str, ...]
@@ -193,11 +218,20 @@ class Reason:
 
 
 @dataclass(frozen=True)
-class MonitoringRules:
-    """The monitoring plan printed with every supplement* status."""
+class ScheduleItem:
+    """One line of the monitoring schedule: shown always, or when its condition holds."""
 
-    schedule: tuple[tuple[str, tuple[str, ...]], ...]
-    schedule_basis: tuple[str, ...]
+    text: str
+    cite: tuple[str, ...]
+    basis: str | None
+    when: Condition | None
+
+
+@dataclass(frozen=True)
+class MonitoringRules:
+    """The monitoring plan printed with every status that gives or continues magnesium."""
+
+    schedule: tuple[ScheduleItem, ...]
     more_often_text: str
     reasons: tuple[Reason, ...]
     more_often_cite: tuple[str, ...]
@@ -228,6 +262,7 @@ class RuleSet:
     vocabulary: Vocabulary
     thresholds: Mapping[str, Threshold]
     cockcroft_gault: CockcroftGault
+    calcium_adjustment: CalciumAdjustment
     predicates: Mapping[str, Condition]
     steps: tuple[Step, ...]
     findings: Mapping[str, FindingRule]
@@ -247,6 +282,8 @@ class RuleSet:
             yield from ((f"finding {rule.id}", detail.when) for detail in rule.details
                         if detail.when is not None)
         yield from ((f"monitoring reason {m.label}", m.when) for m in self.monitoring.reasons)
+        yield from ((f"monitoring item {i}", item.when)
+                    for i, item in enumerate(self.monitoring.schedule) if item.when is not None)
 
     def conditions(self) -> Iterator[Condition]:
         """Every ``when`` of the rule set (see ``owned_conditions``)."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from ._assessment import _SCHEMA_CONFIG
+from ._assessment import _SCHEMA_CONFIG, Regimen
 from ._conditions import (
     All,
     Any_,
@@ -36,15 +36,17 @@ from ._conditions import (
     operands,
     test_text,
 )
-from ._contract import DoseBasis, Status
+from ._contract import Status
 from ._engine import patient_facts
 from ._patient import Patient
 from ._regimen import choose_regimen
-from ._ruleset import RuleSet
+from ._ruleset import RuleSet, Step
 
-__all__ = ["ConditionTrace", "RuleTrace", "detail_id", "plain_number", "trace"]
+__all__ = ["ConditionTrace", "RuleTrace", "detail_id", "monitoring_item_id", "plain_number",
+           "trace"]
 
-Kind = Literal["risk-factor", "step", "finding", "detail", "regimen", "monitoring-reason"]
+Kind = Literal["risk-factor", "step", "finding", "detail", "regimen", "monitoring-reason",
+               "monitoring-item"]
 _SYMBOL = {"below": "<", "at_or_below": "<=", "above": ">", "at_or_above": ">="}
 
 
@@ -159,14 +161,25 @@ def trace(patient: Patient, rules: RuleSet) -> tuple[RuleTrace, ...]:
                 add("detail", did, shows, "shown" if shows else "not shown", detail.when,
                     decided)
 
-    regimen = choose_regimen(rules.regimen, status=status, fired=fired)
+    regimen = choose_regimen(rules.regimen, status=status,
+                             step=decided_by.id if decided_by else None, fired=fired)
     out.append(RuleTrace(order=len(out) + 1, kind="regimen",
                          id=regimen.dose_basis.value if regimen else "none", evaluated=True,
                          result=regimen is not None, fired=regimen is not None,
-                         effect=_regimen_effect(status, regimen.dose_basis if regimen else None,
-                                                rules)))
+                         effect=_regimen_effect(status, decided_by, regimen)))
+    for index, item in enumerate(rules.monitoring.schedule):
+        if item.when is None:
+            continue
+        iid = monitoring_item_id(index)
+        if status.gives_monitoring:
+            shown = evaluate(item.when, decided) is True
+            add("monitoring-item", iid, shown, "shown" if shown else "not shown", item.when,
+                decided)
+        else:
+            add("monitoring-item", iid, False,
+                f"not evaluated: status {status.value} gives no monitoring plan")
     for reason in rules.monitoring.reasons:
-        if status.gives_regimen:
+        if status.gives_monitoring:
             applies = evaluate(reason.when, decided) is True
             add("monitoring-reason", reason.label, applies,
                 "monitor more often" if applies else "not a reason here", reason.when, decided)
@@ -176,15 +189,18 @@ def trace(patient: Patient, rules: RuleSet) -> tuple[RuleTrace, ...]:
     return tuple(out)
 
 
-def _regimen_effect(status: Status, basis: DoseBasis | None, rules: RuleSet) -> str:
-    if basis is None:
+def monitoring_item_id(index: int) -> str:
+    """How a conditional line of the monitoring schedule is named in the trace and coverage."""
+    return f"schedule[{index}]"
+
+
+def _regimen_effect(status: Status, step: Step | None, regimen: Regimen | None) -> str:
+    if regimen is None or step is None:
         return f"no regimen: status {status.value} does not give one"
-    if basis is DoseBasis.REDUCED:
-        return (f"status {status.value}: the reduced (caution) regimen, at most the "
-                f"{rules.regimen.caution_ceiling} dose")
-    if basis is DoseBasis.STEP_UP:
-        return f"finding {rules.regimen.step_up_finding} is reported: the step-up dose"
-    return f"status {status.value}: the standard starting dose"
+    dose = "no dose figure" if regimen.elemental_mmol_per_day is None else \
+        f"{regimen.elemental_mmol_per_day:g} mmol/day"
+    return (f"step {step.id} decided: its {regimen.dose_basis.value} regimen ({dose}, at most "
+            f"{regimen.max_elemental_mmol_per_day:g} mmol/day)")
 
 
 def _condition(cond: Condition, facts: Facts, rules: RuleSet) -> ConditionTrace:

@@ -46,6 +46,8 @@ def registry() -> Any:
     ureg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
     # Equivalents get a dimension of their own, so that mEq -> mmol must go through a valence.
     ureg.define("equivalent = [charge_equivalent] = Eq = eq")
+    # eGFR is reported per 1.73 m2 of body surface: "mL/min/1.73m2" is mL/min per this area.
+    ureg.define("standard_body_surface = 1.73 * meter ** 2")
     return ureg
 
 
@@ -108,6 +110,7 @@ _DIMENSION_NAMES: dict[frozenset[tuple[str, float]], str] = {
     frozenset({("[mass]", 1), ("[length]", -3)}): "a mass concentration",
     frozenset({("[charge_equivalent]", 1), ("[length]", -3)}): "an equivalent concentration",
     frozenset({("[length]", 3), ("[time]", -1)}): "a flow (volume/time)",
+    frozenset({("[length]", 1), ("[time]", -1)}): "a flow per body surface (as eGFR)",
     frozenset({("[mass]", 1)}): "a mass",
     frozenset({("[length]", 1)}): "a length",
     frozenset({("[time]", 1)}): "a time",
@@ -124,9 +127,14 @@ def dimension_words(value: Any) -> str:
     return _DIMENSION_NAMES.get(key, f"of dimension {value.dimensionality}")
 
 
+# "1.73m2", "1.73 m²", "{1.73_m2}" (UCUM), "(1.73 m**2)": the body surface eGFR is normalised to
+_BODY_SURFACE = re.compile(r"[({]?\s*1\.73\s*_?\s*m\s*(?:2|²|\*\*\s*2|\^\s*2)\s*[)}]?")
+
+
 def _pint_spelling(unit: str) -> str:
-    """Spell a unit the way pint's parser expects (µ/μ, mEq, percent sign)."""
+    """Spell a unit the way pint's parser expects (µ/μ, mEq, percent sign, 1.73 m2)."""
     text = unit.strip().replace("µ", "u").replace("μ", "u").replace("%", "percent")
+    text = _BODY_SURFACE.sub("standard_body_surface", text)
     return re.sub(r"(?i)\bmeq\b", "mEq", text)
 
 
