@@ -1,4 +1,5 @@
-"""The decision, findings, regimen and monitoring, checked against /work/shared/clinical-spec.md.
+"""The decision, findings, regimen and monitoring, checked against clinical-spec.md (revision 2
+where it changed revision 1; revision 2's own new rules are tested in test_revision2.py).
 
 Every expected value here is taken from the spec by hand (the arithmetic is in the comments),
 never from the program's output. The spec names statuses and findings; it does not name the
@@ -38,12 +39,14 @@ Run = Callable[[Raw], Out]
 MG_MOLAR = 24.305  # g/mol
 MGO_MOLAR = 40.304  # g/mol
 
-# Step ids of rules/decision.yaml, by spec step.
+# Step ids of rules/decision.yaml, by spec step (revision 1's numbers; revision 2 moved the red
+# flags before the age limit and added steps, see test_revision2.py).
 STEP_1 = "adults-only"
 STEP_2A = "urgent-severe-mg"
 STEP_2B = "urgent-symptomatic-low-mg"
 STEP_2C = "urgent-mg-unknown-red-flags"
 STEP_2D = "urgent-suspected-hypermagnesemia"
+STEP_1E = "urgent-symptomatic-hypermagnesemia"  # revision 2, 1e: Mg > ULN with toxicity signs
 STEP_3 = "renal-contraindication"
 STEP_4 = "hypermagnesemia"
 STEP_5 = "mg-unknown"
@@ -151,8 +154,9 @@ def text_of(f: Out) -> str:
 DECISION_CASES = [
     # step 1: age < 18
     pytest.param(low(age=17), OUT_OF_SCOPE, STEP_1, "out-of-scope-age", id="1-age17"),
-    pytest.param({"mg": "0.3 mmol/L", "crcl": "80 mL/min", "age": 17}, OUT_OF_SCOPE, STEP_1,
-                 "out-of-scope-age", id="1-beats-2a-age17-mg0.3"),
+    # revision 2: red flags come first, a child's included (out-of-scope-age fires beside it)
+    pytest.param({"mg": "0.3 mmol/L", "crcl": "80 mL/min", "age": 17}, URGENT, STEP_2A,
+                 "out-of-scope-age", id="2a-beats-1-age17-mg0.3"),
     pytest.param(low(age=17, crcl="15 mL/min"), OUT_OF_SCOPE, STEP_1, "out-of-scope-age",
                  id="1-beats-3-age17-crcl15"),
     # step 2a: Mg < 0.50
@@ -176,10 +180,11 @@ DECISION_CASES = [
                  "mg-level-required", id="2c-mg-unknown-tetany"),
     pytest.param({"symptoms": ["arrhythmia"]}, URGENT, STEP_2C, "mg-level-required",
                  id="2c-mg-and-crcl-unknown-arrhythmia"),
-    # step 2d: current dose > 0 + hypermagnesemia symptoms + Mg > ULN or unknown
+    # step 2d (revision 2, 1g): current dose > 0 + toxicity signs + Mg unknown; with Mg > ULN
+    # the signs are 1e, symptomatic hypermagnesaemia, whether or not a dose is recorded
     pytest.param({"mg": "1.2 mmol/L", "crcl": "80 mL/min", "current_dose": "12 mmol/day",
-                  "symptoms": ["hyporeflexia"]}, URGENT, STEP_2D, "suspected-hypermagnesemia",
-                 id="2d-mg-high-hyporeflexia"),
+                  "symptoms": ["hyporeflexia"]}, URGENT, STEP_1E, "symptomatic-hypermagnesemia",
+                 id="1e-mg-high-hyporeflexia"),
     pytest.param({"crcl": "80 mL/min", "current_dose": "12 mmol/day",
                   "symptoms": ["hypotension"]}, URGENT, STEP_2D, "suspected-hypermagnesemia",
                  id="2d-mg-unknown-hypotension"),
@@ -190,9 +195,10 @@ DECISION_CASES = [
                  "severe-hypomagnesemia", id="2b-beats-3-crcl15"),
     pytest.param({"crcl": "15 mL/min", "symptoms": ["seizure"]}, URGENT, STEP_2C,
                  "mg-level-required", id="2c-beats-3-crcl15"),
+    # confusion counts as a toxicity sign when the renal value is < 30 (revision 2, 1e)
     pytest.param({"mg": "1.2 mmol/L", "crcl": "15 mL/min", "current_dose": "10 mmol/day",
-                  "symptoms": ["confusion"]}, URGENT, STEP_2D, "suspected-hypermagnesemia",
-                 id="2d-beats-3-crcl15"),
+                  "symptoms": ["confusion"]}, URGENT, STEP_1E, "symptomatic-hypermagnesemia",
+                 id="1e-beats-3-crcl15"),
     # step 3: CrCl < 20 (before Mg > ULN, Mg unknown and Mg normal)
     pytest.param(low(crcl="15 mL/min"), CONTRA, STEP_3, "renal-contraindication",
                  id="3-crcl15-mg-low"),
@@ -396,9 +402,10 @@ def test_decision_does_not_depend_on_unit(
     assert [run(low(mg=v))["status"] for v in (mmol, meq, mgdl)] == [status] * 3
 
 
-def spec_status(low_: bool, severe: bool, high: bool, crcl: int) -> str:
-    """The spec's steps 2a, 3, 4, 6, 8, 9, 10 for a patient with Mg and CrCl known."""
-    if severe:
+def spec_status(low_: bool, severe: bool, high: bool, crcl: int, very_high: bool) -> str:
+    """The spec's steps 1a, 1f, 3, 4, 8, 10, 11, 12 (revision 2) for a patient with Mg and
+    CrCl known and nothing else."""
+    if severe or very_high:
         return URGENT
     if crcl < 20 or high:
         return CONTRA
@@ -419,15 +426,17 @@ def test_status_matches_spec_in_every_unit(
 ) -> None:
     # Limits as labs print them (spec table), in integer steps of the unit's precision:
     # mmol/L (2 decimals): LLN 70, severe 50, ULN 105; mEq/L (1 decimal): 14, 10, 21;
-    # mg/dL (1 decimal): 17, 12, 26. At the limit is the normal side.
+    # mg/dL (1 decimal): 17, 12, 26. At the limit is the normal side. Revision 2: Mg >= 2.0
+    # mmol/L, as printed 4.0 mEq/L and 4.9 mg/dL, is severe ("at or above": the limit itself
+    # is severe).
     if unit == "mmol/L":
-        value, lln, severe, uln = hundredths, 70, 50, 105
+        value, lln, severe, uln, very_high = hundredths, 70, 50, 105, 200
         text = f"{hundredths / 100:.2f} mmol/L"
     else:
-        lln, severe, uln = (14, 10, 21) if unit == "mEq/L" else (17, 12, 26)
+        lln, severe, uln, very_high = (14, 10, 21, 40) if unit == "mEq/L" else (17, 12, 26, 49)
         value = tenths if unit == "mEq/L" else min(tenths, 121)  # 12.1 mg/dL < 5 mmol/L
         text = f"{value / 10:.1f} {unit}"
-    expected = spec_status(value < lln, value < severe, value > uln, crcl)
+    expected = spec_status(value < lln, value < severe, value > uln, crcl, value >= very_high)
     out = assess(mg=text, crcl=f"{crcl} mL/min")
     assert out.status == expected, text
 
@@ -465,49 +474,65 @@ FINDING_CASES = [
     pytest.param({"crcl": "80 mL/min", "symptoms": ["tetany"]}, "mg-level-required", True,
                  id="mg-required-unknown-tetany"),
     pytest.param(low(), "mg-level-required", False, id="mg-required-not-when-known"),
-    # suspected-hypermagnesemia
+    # symptomatic-hypermagnesemia (revision 2, 1e): Mg > ULN with hyporeflexia, hypotension,
+    # respiratory depression or arrhythmia, or confusion when the renal value is < 30
     pytest.param({"mg": "1.2 mmol/L", "crcl": "80 mL/min", **ON_DOSE,
-                  "symptoms": ["hyporeflexia"]}, "suspected-hypermagnesemia", True,
-                 id="suspected-hyper-hyporeflexia"),
+                  "symptoms": ["hyporeflexia"]}, "symptomatic-hypermagnesemia", True,
+                 id="symptomatic-hyper-hyporeflexia"),
     pytest.param({"mg": "1.2 mmol/L", "crcl": "80 mL/min", **ON_DOSE,
-                  "symptoms": ["hypotension"]}, "suspected-hypermagnesemia", True,
-                 id="suspected-hyper-hypotension"),
+                  "symptoms": ["hypotension"]}, "symptomatic-hypermagnesemia", True,
+                 id="symptomatic-hyper-hypotension"),
     pytest.param({"mg": "1.2 mmol/L", "crcl": "80 mL/min", **ON_DOSE,
-                  "symptoms": ["respiratory-depression"]}, "suspected-hypermagnesemia", True,
-                 id="suspected-hyper-respiratory-depression"),
+                  "symptoms": ["respiratory-depression"]}, "symptomatic-hypermagnesemia", True,
+                 id="symptomatic-hyper-respiratory-depression"),
     pytest.param({"mg": "1.2 mmol/L", "crcl": "80 mL/min", **ON_DOSE,
-                  "symptoms": ["arrhythmia"]}, "suspected-hypermagnesemia", True,
-                 id="suspected-hyper-arrhythmia"),
+                  "symptoms": ["arrhythmia"]}, "symptomatic-hypermagnesemia", True,
+                 id="symptomatic-hyper-arrhythmia"),
+    pytest.param({"mg": "1.2 mmol/L", "crcl": "25 mL/min", **ON_DOSE,
+                  "symptoms": ["confusion"]}, "symptomatic-hypermagnesemia", True,
+                 id="symptomatic-hyper-confusion-crcl25"),
     pytest.param({"mg": "1.2 mmol/L", "crcl": "80 mL/min", **ON_DOSE,
-                  "symptoms": ["confusion"]}, "suspected-hypermagnesemia", True,
-                 id="suspected-hyper-confusion"),
+                  "symptoms": ["confusion"]}, "symptomatic-hypermagnesemia", False,
+                 id="symptomatic-hyper-not-confusion-crcl80"),
+    pytest.param({"mg": "1.2 mmol/L", "crcl": "80 mL/min", "symptoms": ["hyporeflexia"]},
+                 "symptomatic-hypermagnesemia", True, id="symptomatic-hyper-no-dose-recorded"),
+    pytest.param({"mg": "1.2 mmol/L", "crcl": "80 mL/min", "current_dose": "300 mg/day",
+                  "symptoms": ["hyporeflexia"]}, "symptomatic-hypermagnesemia", True,
+                 id="symptomatic-hyper-dose-in-mg"),
+    # suspected-hypermagnesemia (revision 2, 1g): taking magnesium, the same signs, Mg unknown
+    pytest.param({"crcl": "25 mL/min", **ON_DOSE, "symptoms": ["confusion"]},
+                 "suspected-hypermagnesemia", True, id="suspected-hyper-mg-unknown-confusion"),
     pytest.param({"crcl": "80 mL/min", **ON_DOSE, "symptoms": ["confusion"]},
-                 "suspected-hypermagnesemia", True, id="suspected-hyper-mg-unknown"),
+                 "suspected-hypermagnesemia", False,
+                 id="suspected-hyper-not-confusion-crcl80"),
     pytest.param({"crcl": "80 mL/min", **ON_DOSE, "symptoms": ["arrhythmia"]},
                  "suspected-hypermagnesemia", True, id="suspected-hyper-mg-unknown-arrhythmia"),
-    pytest.param({"mg": "1.2 mmol/L", "crcl": "80 mL/min", "current_dose": "300 mg/day",
+    pytest.param({"crcl": "80 mL/min", "current_dose": "300 mg/day",
                   "symptoms": ["hyporeflexia"]}, "suspected-hypermagnesemia", True,
                  id="suspected-hyper-dose-in-mg"),
-    pytest.param({"mg": "0.9 mmol/L", "crcl": "80 mL/min", **ON_DOSE,
+    pytest.param({"mg": "1.2 mmol/L", "crcl": "80 mL/min", **ON_DOSE,
                   "symptoms": ["hyporeflexia"]}, "suspected-hypermagnesemia", False,
-                 id="suspected-hyper-not-mg-normal"),
+                 id="suspected-hyper-not-mg-known-high"),
+    pytest.param({"mg": "0.9 mmol/L", "crcl": "80 mL/min", **ON_DOSE,
+                  "symptoms": ["hyporeflexia"]}, "symptomatic-hypermagnesemia", False,
+                 id="symptomatic-hyper-not-mg-normal"),
     pytest.param({"mg": "1.05 mmol/L", "crcl": "80 mL/min", **ON_DOSE,
-                  "symptoms": ["hypotension"]}, "suspected-hypermagnesemia", False,
-                 id="suspected-hyper-not-mg-at-uln"),
+                  "symptoms": ["hypotension"]}, "symptomatic-hypermagnesemia", False,
+                 id="symptomatic-hyper-not-mg-at-uln"),
     pytest.param({"mg": "2.6 mg/dL", "crcl": "80 mL/min", **ON_DOSE,
-                  "symptoms": ["hypotension"]}, "suspected-hypermagnesemia", False,
-                 id="suspected-hyper-not-mg-printed-at-uln-mgdl"),
-    pytest.param({"mg": "1.2 mmol/L", "crcl": "80 mL/min", "current_dose": "0 mmol/day",
+                  "symptoms": ["hypotension"]}, "symptomatic-hypermagnesemia", False,
+                 id="symptomatic-hyper-not-mg-printed-at-uln-mgdl"),
+    pytest.param({"crcl": "80 mL/min", "current_dose": "0 mmol/day",
                   "symptoms": ["hyporeflexia"]}, "suspected-hypermagnesemia", False,
                  id="suspected-hyper-not-dose-0"),
-    pytest.param({"mg": "1.2 mmol/L", "crcl": "80 mL/min", "symptoms": ["hyporeflexia"]},
+    pytest.param({"crcl": "80 mL/min", "symptoms": ["hyporeflexia"]},
                  "suspected-hypermagnesemia", False, id="suspected-hyper-not-no-dose-given"),
     pytest.param({"mg": "1.2 mmol/L", "crcl": "80 mL/min", **ON_DOSE},
-                 "suspected-hypermagnesemia", False, id="suspected-hyper-not-no-symptoms"),
+                 "symptomatic-hypermagnesemia", False, id="symptomatic-hyper-not-no-symptoms"),
     pytest.param({"mg": "1.2 mmol/L", "crcl": "80 mL/min", **ON_DOSE,
-                  "symptoms": ["nausea", "fatigue"]}, "suspected-hypermagnesemia", False,
-                 id="suspected-hyper-not-other-symptoms"),
-    pytest.param({"mg": "0.6 mmol/L", "crcl": "80 mL/min", **ON_DOSE,
+                  "symptoms": ["nausea", "fatigue"]}, "symptomatic-hypermagnesemia", False,
+                 id="symptomatic-hyper-not-other-symptoms"),
+    pytest.param({"mg": "0.6 mmol/L", "crcl": "25 mL/min", **ON_DOSE,
                   "symptoms": ["confusion"]}, "suspected-hypermagnesemia", False,
                  id="suspected-hyper-not-mg-low"),
     # renal-contraindication
@@ -679,9 +704,9 @@ def test_finding_fires(run: Run, raw: Raw, fid: str, fires: bool) -> None:
         pytest.param({"mg": "1.2 mmol/L", "crcl": "15 mL/min"}, CONTRA,
                      {"renal-contraindication", "hypermagnesemia"},
                      id="renal-contraindication-and-hypermagnesemia"),
-        pytest.param({"mg": "0.3 mmol/L", "crcl": "80 mL/min", "age": 17}, OUT_OF_SCOPE,
+        pytest.param({"mg": "0.3 mmol/L", "crcl": "80 mL/min", "age": 17}, URGENT,
                      {"out-of-scope-age", "severe-hypomagnesemia", "hypomagnesemia"},
-                     id="out-of-scope-still-reports-severe"),
+                     id="urgent-child-still-reports-out-of-scope"),
         pytest.param({"crcl": "80 mL/min", **ON_DOSE, "symptoms": ["arrhythmia"]}, URGENT,
                      {"mg-level-required", "suspected-hypermagnesemia"},
                      id="2c-and-2d-together"),
@@ -695,7 +720,7 @@ def test_finding_fires(run: Run, raw: Raw, fid: str, fires: bool) -> None:
                      SUPPLEMENT,
                      {"hypomagnesemia", "correct-mg-before-k", "correct-volume-first",
                       "prefer-better-tolerated-salt", "risk-factors-present",
-                      "separate-dosing", "no-evidence-for-spasm", "step-up-dose",
+                      "separate-dosing", "no-evidence-for-spasm",
                       "refractory-hypomagnesemia"},
                      id="many-at-once"),
     ],
@@ -708,7 +733,9 @@ def test_findings_list_every_rule_that_fires(
     assert expected <= finding_ids(out), f"missing {expected - finding_ids(out)}"
 
 
-def test_reported_crcl_is_used_over_cockcroft_gault(run: Run) -> None:
+def test_the_lower_of_reported_and_cockcroft_gault_is_used(run: Run) -> None:
+    # revision 2: reported 50 and Cockcroft-Gault 87.5 differ by (87.5 - 50) / 50 = 75 % > 25 %;
+    # the bands use the lower, here the reported value
     out = run({"mg": "0.6 mmol/L", "crcl": "50 mL/min", **CG_87})
     assert out["derived"]["crcl_method"] == "reported"
     assert out["derived"]["crcl_ml_min"] == pytest.approx(50)
@@ -833,14 +860,24 @@ def test_standard_start_regimen(run: Run) -> None:
         assert effect in effects.lower()
 
 
-@pytest.mark.parametrize("extra", [
-    pytest.param({"current_dose": "12 mmol/day", "days_on_dose": 7}, id="step-up-12-7"),
-    pytest.param({"current_dose": "24 mmol/day", "days_on_dose": 14}, id="refractory-24-14"),
-    pytest.param({"current_dose": "30 mmol/day", "days_on_dose": 60}, id="on-30-for-60-days"),
+@pytest.mark.parametrize(("extra", "basis"), [
+    pytest.param({"current_dose": "12 mmol/day", "days_on_dose": 7}, "step-up",
+                 id="step-up-12-7"),
+    pytest.param({"current_dose": "23.9 mmol/day", "days_on_dose": 30}, "step-up",
+                 id="step-up-23.9-30"),
+    # revision 2: still low on 24 mmol/day or more: 24 mmol/day, never labelled step-up
+    pytest.param({"current_dose": "24 mmol/day", "days_on_dose": 14}, "regimen-maximum",
+                 id="refractory-24-14"),
+    pytest.param({"current_dose": "24 mmol/day", "days_on_dose": 2}, "regimen-maximum",
+                 id="on-24-for-2-days"),
+    pytest.param({"current_dose": "30 mmol/day", "days_on_dose": 60}, "regimen-maximum",
+                 id="on-30-for-60-days"),
 ])
-def test_step_up_regimen(run: Run, extra: Raw) -> None:
-    regimen = run(low(**extra))["regimen"]
-    assert regimen["dose_basis"] == "step-up"
+def test_step_up_regimen(run: Run, extra: Raw, basis: str) -> None:
+    out = run(low(**extra))
+    regimen = out["regimen"]
+    assert regimen["dose_basis"] == basis
+    assert ("step-up-dose" in finding_ids(out)) is (basis == "step-up")
     assert regimen["elemental_mmol_per_day"] == pytest.approx(STEP_MMOL)
     assert regimen["elemental_mg_per_day"] == pytest.approx(STEP_MG, abs=0.05)  # 583.3
     assert regimen["product_mg_per_day"] == pytest.approx(STEP_MGO, abs=0.1)  # 967.3
@@ -850,12 +887,9 @@ def test_step_up_regimen(run: Run, extra: Raw) -> None:
 
 
 @pytest.mark.parametrize("raw", [
-    pytest.param(low(crcl="25 mL/min"), id="crcl25"),
     pytest.param(low(crcl="45 mL/min"), id="crcl45"),
     pytest.param(low(crcl="59.9 mL/min", current_dose="12 mmol/day", days_on_dose=7),
                  id="crcl59.9-step-up-conditions"),
-    pytest.param(low(crcl="20 mL/min", current_dose="24 mmol/day", days_on_dose=14),
-                 id="crcl20-refractory-conditions"),
     pytest.param({"mg": "0.6 mmol/L", **CG_38, "current_dose": "12 mmol/day",
                   "days_on_dose": 30}, id="cg38.9-step-up-conditions"),
 ])
@@ -865,7 +899,7 @@ def test_caution_regimen_is_reduced_never_step_up(run: Run, raw: Raw) -> None:
     assert out["status"] == CAUTION
     assert "step-up-dose" not in finding_ids(out)
     assert regimen["dose_basis"] == "reduced"
-    # the sources give no reduced figure: no amounts, and a note saying so
+    # 30-60 mL/min: the sources give no reduced figure: no amounts, and a note saying so
     assert regimen["elemental_mmol_per_day"] is None
     assert regimen["elemental_mg_per_day"] is None
     assert regimen["product_mg_per_day"] is None
@@ -875,6 +909,29 @@ def test_caution_regimen_is_reduced_never_step_up(run: Run, raw: Raw) -> None:
     assert regimen["max_elemental_mg_per_day"] <= STD_MG + 0.05
     assert regimen["max_product_mg_per_day"] <= STD_MGO + 0.1
     assert "at night" in regimen["timing"]
+
+
+# 6 mmol x 24.305 = 145.83 mg elemental; 6 x 40.304 = 241.82 mg MgO
+HALF_MMOL, HALF_MG, HALF_MGO = 6.0, 6 * MG_MOLAR, 6 * MGO_MOLAR
+
+
+@pytest.mark.parametrize("raw", [
+    pytest.param(low(crcl="25 mL/min"), id="crcl25"),
+    pytest.param(low(crcl="20 mL/min", current_dose="24 mmol/day", days_on_dose=14),
+                 id="crcl20-refractory-conditions"),
+    pytest.param({"mg": "0.6 mmol/L", **CG_23}, id="cg23.6"),
+])
+def test_below_30_the_regimen_is_half_the_standard_start(run: Run, raw: Raw) -> None:
+    # revision 2: 20 <= renal value < 30: half the standard start, 6 mmol/day, basis reduced
+    out = run(raw)
+    regimen = out["regimen"]
+    assert (out["status"], regimen["dose_basis"]) == (CAUTION, "reduced")
+    assert "step-up-dose" not in finding_ids(out)
+    assert regimen["elemental_mmol_per_day"] == pytest.approx(HALF_MMOL)
+    assert regimen["elemental_mg_per_day"] == pytest.approx(HALF_MG, abs=0.05)  # 145.8
+    assert regimen["product_mg_per_day"] == pytest.approx(HALF_MGO, abs=0.1)  # 241.8
+    assert regimen["max_elemental_mmol_per_day"] == pytest.approx(HALF_MMOL)
+    assert "NHS Highland" in regimen["note"] and "eGFR" in regimen["note"]
 
 
 @pytest.mark.parametrize(("condition", "present"), [
@@ -1007,7 +1064,7 @@ SPEC_CITATIONS = [
      {"ayuk2011-clinendo", "bnssg-remedy-hypomag"}),
     ("hypermagnesemia", {"mg": "1.2 mmol/L", "crcl": "80 mL/min"},
      {"msd-hypermagnesemia", "iom1997-dri"}),
-    ("suspected-hypermagnesemia", {"crcl": "80 mL/min", **ON_DOSE, "symptoms": ["confusion"]},
+    ("suspected-hypermagnesemia", {"crcl": "25 mL/min", **ON_DOSE, "symptoms": ["confusion"]},
      {"msd-hypermagnesemia", "iom1997-dri"}),
     ("renal-contraindication", low(crcl="15 mL/min"),
      {"magnaspartate-smpc", "nice-esuom4-2013", "msd-hypermagnesemia"}),
@@ -1108,10 +1165,11 @@ def test_a_dose_that_rounds_to_zero_is_still_a_dose(assess: Any) -> None:
     # printed "0.0 mmol/day"; compared as printed it used to count as no supplement, so
     # confusion with magnesium not measured was not flagged as suspected toxicity. Spec step
     # 2d: current dose > 0 -> takes magnesium; a zero threshold is now compared exactly.
-    a = assess(age=80, crcl="70 mL/min", current_dose="1 mg/day", days_on_dose=30,
+    # (revision 2: confusion counts as a sign of toxicity when the renal value is < 30)
+    a = assess(age=80, crcl="25 mL/min", current_dose="1 mg/day", days_on_dose=30,
                symptoms=["confusion"])
     assert a.status.value == "urgent"
     assert a.decided_by == "urgent-suspected-hypermagnesemia"
-    none = assess(age=80, crcl="70 mL/min", current_dose="0 mg/day", days_on_dose=30,
+    none = assess(age=80, crcl="25 mL/min", current_dose="0 mg/day", days_on_dose=30,
                   symptoms=["confusion"])
     assert none.decided_by == "mg-unknown"

@@ -98,11 +98,17 @@ def test_the_discrepancy_finding_quotes_both_clearances(
     a = assess(mg="0.6 mmol/L", crcl="80 mL/min", creatinine="2.0 mg/dL", age=70, sex="male",
                weight="70 kg")
     (message,) = [f.message for f in a.findings if f.id == "crcl-discrepancy"]
-    assert message == ("Reported creatinine clearance (80 mL/min) and Cockcroft-Gault "
-                       "(34.0 mL/min) differ by 135% (more than 25%); the reported value is "
-                       "used. Check which is current.")
+    assert message == ("Reported creatinine clearance 80 mL/min and Cockcroft-Gault "
+                       "34.0 mL/min differ by 135% (more than 25%): the bands use the lower "
+                       "value, 34.0 mL/min (Cockcroft-Gault), the safer reading. Confirm which "
+                       "is current.")
     assert CG in a.references
-    assert a.derived.notes == ["no height given: actual body weight used"]
+    assert a.derived.notes == [
+        "no height given: actual body weight used",
+        "reported creatinine clearance 80 mL/min and Cockcroft-Gault 34.0 mL/min differ by "
+        "more than 25%: the lower, Cockcroft-Gault, is used (the safer reading)"]
+    assert (a.derived.crcl_ml_min, a.derived.crcl_method) == (34.0, "cockcroft-gault")
+    assert (a.derived.crcl_reported_ml_min, a.derived.crcl_cg_ml_min) == (80.0, 34.0)
 
 
 def edited_rules(tmp_path: Path, old: str, new: str) -> RuleSet:

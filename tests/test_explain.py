@@ -63,7 +63,8 @@ def test_steps_after_the_deciding_one_are_not_consulted(rules: RuleSet) -> None:
                for s in steps[position + 1:])
     assert all(s.evaluated and s.result is not True for s in steps[:position])
     crcl = leaves(deciding[0].condition)[0]  # type: ignore[arg-type]
-    assert crcl.value == "15 mL/min" and crcl.threshold == "crcl-contraindicated = 20 mL/min"
+    assert crcl.value == "15 mL/min (reported)"
+    assert crcl.threshold == "crcl-contraindicated = 20 mL/min"
     assert crcl.compared is not None and crcl.compared.startswith("15 < 20 mL/min")
     regimen = entry(entries, "regimen", "none")
     assert not regimen.fired and "contraindicated" in regimen.effect
@@ -139,7 +140,7 @@ def test_cli_text_and_json(cli: Cli) -> None:
     tail = explained.stdout[len(plain.stdout):]
     assert "Explanation: every rule in evaluation order" in tail
     assert "step renal-caution-severe: true -> set the status: supplement-with-caution" in tail
-    assert "crcl below crcl-caution-severe: true  [value 25 mL/min; threshold " \
+    assert "crcl below crcl-caution-severe: true  [value 25 mL/min (reported); threshold " \
            "crcl-caution-severe = 30 mL/min; 25 < 30 mL/min, as printed (boundary rule)]" in tail
     assert "step supplement: - -> not consulted" in tail
 

@@ -324,7 +324,8 @@ def test_condition_comparing_mg_with_a_crcl_threshold(tmp_path: Path) -> None:
 
 def test_condition_comparing_mg_with_a_flow_literal(tmp_path: Path) -> None:
     folder = copy_rules(tmp_path)
-    line = edit(folder, "findings.yaml", "{k: {below: k-lln}}", '{mg: {below: "20 mL/min"}}')
+    line = edit(folder, "findings.yaml", "{all: [{is: low-mg}, {k: {below: k-lln}}]}",
+                '{all: [{is: low-mg}, {mg: {below: "20 mL/min"}}]}')
     assert_reported(errors_of(folder), "findings.yaml", line, "20 mL/min", "mg")
 
 
@@ -348,9 +349,10 @@ def test_unknown_citation_in_a_finding(tmp_path: Path) -> None:
 
 def test_unknown_threshold_in_a_condition(tmp_path: Path) -> None:
     folder = copy_rules(tmp_path)
-    line = edit(folder, "findings.yaml", "{k: {below: k-lln}}", "{k: {below: k-lnn}}")
-    error = assert_reported(errors_of(folder), "findings.yaml", line, "k-lnn", "unknown")
-    assert "k-lln" in error.message  # did you mean
+    line = edit(folder, "findings.yaml", "{all: [{is: low-mg}, {k: {below: k-lln}}]}",
+                "{all: [{is: low-mg}, {k: {below: k-lln2}}]}")
+    error = assert_reported(errors_of(folder), "findings.yaml", line, "'k-lln2'", "unknown")
+    assert "did you mean 'k-lln'?" in error.message
 
 
 def test_unknown_vocabulary_id_in_any_of(tmp_path: Path) -> None:
@@ -458,6 +460,21 @@ def _drop_step_up(folder: Path) -> int:
     return only(lines, "  doses:") + 1
 
 
+def _edit_folded(folder: Path, name: str, old: str, new: str) -> int:
+    """``edit`` inside a folded text (``reason: >-``): the error is at the text's key line."""
+    line = edit(folder, name, old, new)
+    lines = load_lines(folder, name)
+    return max(i for i in range(line) if lines[i].lstrip().startswith("reason:")) + 1
+
+
+def _drop_by_step(folder: Path, step: str) -> int:
+    lines = load_lines(folder, "treatment.yaml")
+    key = only(lines, f"    {step}:")
+    del lines[key:key + 3]  # the step, its basis and its dose
+    save_lines(folder, "treatment.yaml", lines)
+    return only(lines, "  by_step:") + 1
+
+
 def _drop_mg_molar_mass(folder: Path) -> int:
     lines = load_lines(folder, "quantities.yaml")
     key = only(lines, "  mg:")
@@ -483,16 +500,41 @@ LOCATED = {  # case: (edit returning (file, line), words of the message)
                                                           "ceiling: standard-start",
                                                           "ceiling: half-dose")),
                         ("unknown dose 'half-dose'",)),
+    "by_step dose": (lambda f: ("treatment.yaml", edit(f, "treatment.yaml",
+                                                       "dose: half-start", "dose: quarter-start")),
+                     ("unknown dose 'quarter-start'",)),
+    "by_step not a supplement step": (lambda f: ("treatment.yaml", edit(
+        f, "treatment.yaml", "    supplement-step-up:", "    mg-normal:")),
+        ("by_step: 'mg-normal' is not a step that gives a regimen",)),
+    "by_step caution above the standard start": (lambda f: ("treatment.yaml", edit(
+        f, "treatment.yaml", "ceiling: standard-start", "ceiling: step-up")),
+        ("a caution regimen is never above the standard start",)),
+    "by_step dose above its ceiling": (lambda f: ("treatment.yaml", edit(
+        f, "treatment.yaml", "dose: half-start", "dose: standard-start")),
+        ("dose 'standard-start' is above its ceiling",)),
+    "by_step caution not reduced": (lambda f: ("treatment.yaml", set_field(
+        f, "treatment.yaml", "    renal-caution-severe:", "      basis:",
+        "      basis: standard-start")),
+        ("status supplement-with-caution gives a reduced regimen, not standard-start",)),
+    "by_step missing": (lambda f: ("treatment.yaml", _drop_by_step(f, "supplement-step-up")),
+                        ("step supplement-step-up gives status supplement but has no regimen "
+                         "in by_step",)),
+    "calcium adjustment unit": (lambda f: ("thresholds.yaml", edit(
+        f, "thresholds.yaml", "calcium_step: 1 mg/dL", "calcium_step: 1 kg")),
+        ("calcium_adjustment.calcium_step:", "cannot be converted to mmol/L")),
+    "cockcroft_gault discrepancy": (lambda f: ("thresholds.yaml", edit(
+        f, "thresholds.yaml", "discrepancy: crcl-discrepancy", "discrepancy: mg-lln")),
+        ("discrepancy: 'mg-lln' is not a threshold for crcl_discrepancy",)),
+    "placeholder unit": (lambda f: ("decision.yaml", _edit_folded(
+        f, "decision.yaml", "({current_dose|mg/day} elemental):",
+        "({current_dose|mg/L} elemental):")),
+        ("placeholder {current_dose|mg/L}: 'mg/L' is not an accepted unit of current_dose",)),
     "no molar mass": (lambda f: ("quantities.yaml", _drop_mg_molar_mass(f)),
                       ("mg needs a molar_mass",)),
     "step finding": (lambda f: ("decision.yaml", edit(f, "decision.yaml",
-                                                      "finding: hypomagnesemia",
-                                                      "finding: hypomagnesaemia")),
-                     ("step supplement: finding 'hypomagnesaemia' is not defined in findings",)),
-    "step-up finding": (lambda f: ("treatment.yaml", edit(f, "treatment.yaml",
-                                                          "step_up_finding: step-up-dose",
-                                                          "step_up_finding: step-up")),
-                        ("finding 'step-up' is not defined",)),
+                                                      "finding: step-up-dose",
+                                                      "finding: step-up")),
+                     ("step supplement-step-up: finding 'step-up' is not defined in findings",)),
     "alternative finding": (lambda f: ("treatment.yaml", edit(
         f, "treatment.yaml", "finding: prefer-better-tolerated-salt", "finding: prefer-salt")),
         ("finding 'prefer-salt' is not defined",)),
@@ -507,7 +549,7 @@ LOCATED = {  # case: (edit returning (file, line), words of the message)
         f, "findings.yaml", "        when: {is: gi-losses}", f"        cite: [{UNKNOWN_CITE}]")),
         (f"citation {UNKNOWN_CITE!r} is not in the bibliography",)),
     "step id twice": (lambda f: ("decision.yaml", edit(f, "decision.yaml",
-                                                       "  - id: urgent-severe-mg",
+                                                       "  - id: pre-eclampsia",
                                                        "  - id: adults-only")),
                       ("step id 'adults-only' is used twice",)),
     "monitoring reason condition": (lambda f: ("treatment.yaml", edit(
@@ -517,7 +559,7 @@ LOCATED = {  # case: (edit returning (file, line), words of the message)
                          ("quantity 'days_on_dose' is missing",)),
     "threshold for no quantity": (lambda f: ("thresholds.yaml", _threshold_for(f, "potassium")),
                                   ("'for: potassium' is not a quantity; use one of mg, k, ca, "
-                                   "creatinine, crcl, age",)),
+                                   "creatinine, crcl, egfr, albumin, age",)),
     "cockcroft_gault cite": (lambda f: ("thresholds.yaml", edit(
         f, "thresholds.yaml", "  cite: [cockcroft1976-nephron]", f"  cite: [{UNKNOWN_CITE}]")),
         (f"citation {UNKNOWN_CITE!r} is not in the bibliography",)),
@@ -534,8 +576,8 @@ LOCATED = {  # case: (edit returning (file, line), words of the message)
         f, "treatment.yaml", "    magnesium-oxide:", "      cite: [",
         f"      cite: [{UNKNOWN_CITE}]")), (f"citation {UNKNOWN_CITE!r}",)),
     "caution cite": (lambda f: ("treatment.yaml", set_field(
-        f, "treatment.yaml", "  caution:", "    cite: [", f"    cite: [{UNKNOWN_CITE}]")),
-        (f"citation {UNKNOWN_CITE!r}",)),
+        f, "treatment.yaml", "    renal-dose-reduction:", "      cite: [",
+        f"      cite: [{UNKNOWN_CITE}]")), (f"citation {UNKNOWN_CITE!r}",)),
     "alternative cite": (lambda f: ("treatment.yaml", set_field(
         f, "treatment.yaml", "  alternative:", "    cite: [", f"    cite: [{UNKNOWN_CITE}]")),
         (f"citation {UNKNOWN_CITE!r}",)),
@@ -675,9 +717,15 @@ def test_the_compiled_regimen_and_monitoring_keep_the_yaml() -> None:
     alt = spec["alternative"]
     assert compiled.product_id == spec["product"]
     assert compiled.product_label == spec["salts"][spec["product"]]["label"]
-    assert compiled.step_up_finding == spec["step_up_finding"]
-    assert compiled.caution_ceiling == spec["caution"]["ceiling"]
-    assert compiled.caution_note == _words(spec["caution"]["note"])
+    for step_id, entry in spec["by_step"].items():
+        made = compiled.by_step[step_id]
+        assert made.basis == entry["basis"]
+        assert made.dose_id == entry.get("dose")
+        assert (made.dose is None) == ("dose" not in entry)
+        assert made.ceiling_id == entry.get("ceiling", "maximum")
+        assert made.note == (_words(entry["note"]) if "note" in entry else None)
+        assert list(made.cite) == entry.get("cite", [])
+    assert set(compiled.by_step) == set(spec["by_step"])
     assert compiled.alternative_finding == alt["finding"]
     assert compiled.alternative_label == spec["salts"][alt["salt"]]["label"]
     assert compiled.alternative_note == _words(alt["note"])
@@ -688,7 +736,6 @@ def test_the_compiled_regimen_and_monitoring_keep_the_yaml() -> None:
     assert {n: list(c) for n, c in compiled.cite_doses.items()} == \
         {n: d["cite"] for n, d in spec["doses"].items()}
     assert list(compiled.cite_product) == spec["salts"][spec["product"]]["cite"]
-    assert list(compiled.cite_caution) == spec["caution"]["cite"]
     assert list(compiled.cite_timing) == spec["timing"]["cite"]
     assert list(compiled.cite_alternative) == alt["cite"]
     assert list(compiled.cite_side_effects) == spec["side_effects"]["cite"]

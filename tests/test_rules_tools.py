@@ -234,7 +234,7 @@ def test_show_one_rule_in_full_with_references(cli: Cli) -> None:
     assert "  [huang2007-jasn] Huang CL, Kuo E." in out and "doi:10.1681/ASN.2007070792" in out
     threshold = cli("rules", "show", "k-lln").stdout
     assert "Threshold k-lln\n  value:    3.5 mmol/L\n  for:      k\n" in threshold
-    assert "  used by:  finding correct-mg-before-k\n" in threshold
+    assert "  used by:  finding correct-mg-before-k, finding hypokalemia\n" in threshold
     missing = cli("rules", "show", "no-such-rule")
     assert missing.exit_code == 2 and "'no-such-rule' is not a step, finding" in missing.stderr
 
@@ -260,7 +260,9 @@ def test_validate_reports_unreachable_rules_and_uncited_references(cli: Cli,
     rules = rules_copy(tmp_path)
     # A step shadowed by urgent-severe-mg (mg < 0.50 is true whenever mg < 0.40 is).
     edit(rules / "decision.yaml", "  - id: urgent-symptomatic-low-mg\n",
-         "  - id: very-low-mg\n    when: {mg: {below: 0.40 mmol/L}}\n    status: urgent\n"
+         "  - id: very-low-mg\n"
+         "    when: {all: [{mg: {below: 0.40 mmol/L}}, {is: not-pre-eclampsia}]}\n"
+         "    status: urgent\n"
          "    finding: severe-hypomagnesemia\n    reason: Magnesium {mg} is very low.\n\n"
          "  - id: urgent-symptomatic-low-mg\n")
     # A finding that contradicts itself, and a detail that contradicts its finding.
@@ -268,9 +270,9 @@ def test_validate_reports_unreachable_rules_and_uncited_references(cli: Cli,
          "  impossible-mg:\n    severity: info\n"
          "    when: {all: [{is: severe-mg}, {is: high-mg}]}\n    message: Never.\n"
          "    cite: [pham2014-ijnrd]\n\n  mg-level-required:\n")
-    edit(rules / "findings.yaml", "    cite: [huang2007-jasn, statpearls-hypokalemia]\n",
+    edit(rules / "findings.yaml", "    cite: [huang2007-jasn, nhs-lothian-sact-hypomag]\n",
          "    details:\n      - text: Impossible here.\n        when: {is: high-mg}\n"
-         "    cite: [huang2007-jasn, statpearls-hypokalemia]\n")
+         "    cite: [huang2007-jasn, nhs-lothian-sact-hypomag]\n")
     result = cli("rules", "validate", str(rules))
     assert result.exit_code == 0  # warnings do not stop the rules from loading
     err = result.stderr

@@ -77,8 +77,10 @@ def assess(
     mg: Annotated[str | None, _opt("mg")] = None,
     k: Annotated[str | None, _opt("k")] = None,
     ca: Annotated[str | None, _opt("ca")] = None,
+    albumin: Annotated[str | None, _opt("albumin")] = None,
     creatinine: Annotated[str | None, _opt("creatinine")] = None,
     crcl: Annotated[str | None, _opt("crcl")] = None,
+    egfr: Annotated[str | None, _opt("egfr")] = None,
     age: Annotated[str | None, _opt("age")] = None,
     sex: Annotated[str | None, _opt("sex")] = None,
     weight: Annotated[str | None, _opt("weight")] = None,
@@ -101,7 +103,8 @@ def assess(
 
     Example: mgassist assess --mg "0.6 mmol/L" --crcl "80 mL/min"
     """
-    raw = {"mg": mg, "k": k, "ca": ca, "creatinine": creatinine, "crcl": crcl, "age": age,
+    raw = {"mg": mg, "k": k, "ca": ca, "albumin": albumin, "creatinine": creatinine,
+           "crcl": crcl, "egfr": egfr, "age": age,
            "sex": sex, "weight": weight, "height": height, "meds": med or [],
            "conditions": condition or [], "symptoms": symptom or [], "indication": indication,
            "current_dose": current_dose, "days_on_dose": days_on_dose,

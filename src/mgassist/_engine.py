@@ -306,8 +306,9 @@ def _renal(patient: Patient, rules: RuleSet) -> Renal:
             NumberFact(discrepancy, ""), "above", params.discrepancy) is True
         if differs and cg is not None and cg.canonical < reported.canonical:
             note = (f"reported creatinine clearance {reported.text} and Cockcroft-Gault "
-                    f"{cg.text} differ by more than {params.discrepancy.text}: the lower, "
-                    "Cockcroft-Gault, is used (the safer reading)")
+                    f"{cg.canonical:.{params.result_decimals}f} mL/min differ by more than "
+                    f"{params.discrepancy.text}: the lower, Cockcroft-Gault, is used (the "
+                    "safer reading)")
             return replace(unknown, crcl=cg, method=CrclMethod.COCKCROFT_GAULT,
                            discrepancy_percent=discrepancy, notes=(note,))
         return replace(unknown, crcl=replace(reported, text=f"{reported.text} (reported)"),

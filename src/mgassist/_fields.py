@@ -50,8 +50,8 @@ FIELDS: tuple[FieldSpec, ...] = (
               "(optional)"),
     FieldSpec("creatinine", "quantity", "serum creatinine with its unit"),
     FieldSpec("crcl", "quantity", "creatinine clearance, if known"),
-    FieldSpec("egfr", "quantity", "eGFR as the lab reports it (mL/min/1.73m2; a bound such as "
-              "'>60 mL/min/1.73m2' is accepted); used only when no creatinine clearance is "
+    FieldSpec("egfr", "quantity", "eGFR as the lab reports it, in mL/min/1.73m2 (a bound as "
+              "printed, such as '>N', is accepted); used only when no creatinine clearance is "
               "known"),
     FieldSpec("age", "number", "age in years"),
     FieldSpec("sex", "choice", "sex, for Cockcroft-Gault", choices=("female", "male"),

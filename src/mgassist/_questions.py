@@ -122,7 +122,7 @@ _NOTES = {
     "height": "Optional: with a height, Cockcroft-Gault uses ideal or adjusted weight "
               "where the BMI calls for it.",
     "egfr": "Optional: used only when creatinine clearance cannot be estimated; a bound "
-            "such as >60 is accepted.",
+            "as the lab prints it (>N) is accepted.",
     "albumin": "Optional: with albumin, calcium is adjusted for it (Payne).",
     "current_dose": "As elemental magnesium, not the mass of the salt.",
 }

@@ -187,7 +187,7 @@ class _Compiler:
         findings = self.findings(sections["findings"])
         steps = self.steps(sections["steps"], findings)
         risk_factors = self.risk_factors(sections["risk_factors"])
-        regimen = self.regimen(sections["regimen"], steps)
+        regimen = self.regimen(sections["regimen"], sections["steps"])
         monitoring = self.monitoring(sections["monitoring"])
         if self.errors:
             raise RulesErrors(self.errors)
@@ -526,7 +526,7 @@ class _Compiler:
                 out.append(RiskFactor(spec.id, spec.label, when, cite))
         return tuple(out)
 
-    def regimen(self, spec: Any, steps: tuple[Step, ...]) -> RegimenRules:
+    def regimen(self, spec: Any, steps: list[Any]) -> RegimenRules:
         mg_mass = self.quantity_specs["mg"].molar_mass
         cite = self.cites
 
@@ -587,7 +587,7 @@ class _Compiler:
             cite_side_effects=cite("regimen", ("side_effects", "cite"), spec.side_effects.cite),
         )
 
-    def step_regimens(self, spec: Any, steps: tuple[Step, ...], doses: Mapping[str, Any],
+    def step_regimens(self, spec: Any, steps: list[Any], doses: Mapping[str, Any],
                       maximum: Any) -> dict[str, StepRegimen]:
         """The regimen of each step that gives one, checked: every such step has one; a dose
         is never above its ceiling nor the ceiling above the maximum; a caution step gives a

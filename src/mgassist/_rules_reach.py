@@ -136,9 +136,12 @@ class _Search:
     def paid(self, facts: Iterator[Facts]) -> Iterator[Facts]:
         """``facts``, each paid from the budget as it is made; raises _Exhausted when this
         search (MAX_POINTS) or the rule set's budget runs out."""
-        for one in facts:
-            if self.made >= MAX_POINTS or self.left <= 0:
+        while True:
+            if self.made >= MAX_POINTS or self.left <= 0:  # before making one more
                 raise _Exhausted
+            one = next(facts, None)
+            if one is None:
+                return
             self.made += 1
             self.left -= 1
             yield one

@@ -18,6 +18,7 @@ _HEADINGS = {
     "detail": None,
     "regimen": "Regimen",
     "monitoring-reason": "Reasons to monitor more often",
+    "monitoring-item": "Monitoring lines shown only for some patients",
 }
 
 
