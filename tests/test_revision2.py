@@ -300,6 +300,13 @@ def test_new_conditions(run: Json, condition: str, status: str, step: str,
     assert ids(out) == found
 
 
+def test_dialysis_does_not_ask_for_renal_function(run: Json) -> None:
+    # renal failure is known: no renal-function-required beside the dialysis contraindication
+    out = run("--mg", "0.8 mmol/L", "--condition", "dialysis", "--current-dose", "12 mmol/day")
+    assert decided(out) == ("contraindicated", "dialysis")
+    assert ids(out) == {"dialysis", "stop-magnesium", "mg-normal"}
+
+
 def test_dialysis_holds_whatever_renal_value_is_entered(run: Json) -> None:
     out = run("--mg", "0.8 mmol/L", "--condition", "haemodialysis", "--crcl", "95 mL/min",
               "--current-dose", "12 mmol/day")
@@ -313,7 +320,8 @@ def test_pre_eclampsia_on_magnesium_sulfate_is_not_stopped(run: Json) -> None:
     out = run("--mg", "2.5 mmol/L", "--condition", "pre-eclampsia", "--current-dose",
               "12 mmol/day", *CRCL_80)
     assert decided(out) == ("out-of-scope", "pre-eclampsia")
-    assert ids(out) == {"pre-eclampsia", "hypermagnesemia"}
+    # nor does "hypermagnesemia" ("do not give magnesium"): the level may be therapeutic
+    assert ids(out) == {"pre-eclampsia"}
 
 
 def test_pre_eclampsia_with_signs_of_toxicity_is_urgent(run: Json) -> None:
@@ -368,6 +376,14 @@ def test_total_calcium_below_1_90_without_albumin_asks_for_albumin(
         out["derived"]["notes"]
 
 
+def test_an_adjusted_calcium_cites_payne(run: Json) -> None:
+    out = run("--mg", "0.8 mmol/L", "--ca", "2.0 mmol/L", "--albumin", "30 g/L", *CRCL_80)
+    reference = out["references"]["payne1973-bmj"]
+    assert reference["doi"] == "10.1136/bmj.4.5893.643" and reference["pmid"] == "4758544"
+    without = run("--mg", "0.8 mmol/L", "--ca", "2.0 mmol/L", *CRCL_80)
+    assert "payne1973-bmj" not in without["references"]
+
+
 @pytest.mark.parametrize(("args", "fires"), [
     pytest.param(("--ca", "2.19 mmol/L"), True, id="total-2.19"),
     pytest.param(("--ca", "2.20 mmol/L"), False, id="total-2.20"),
@@ -393,6 +409,19 @@ def test_below_30_the_dose_is_half_the_standard_start_and_says_why(run: Json) ->
         ("reduced", 6.0, 145.8, 241.8)
     assert "NHS Highland" in regimen["note"] and "eGFR" in regimen["note"]
     assert "nhs-highland-hypomag" in regimen["citations"]
+
+
+def test_the_glycinate_alternative_says_when_a_ceiling_caps_it(run: Json) -> None:
+    # 200-400 mg/day elemental, capped at 6 mmol = 145.8 mg below 30 mL/min
+    alternative = run("--mg", "0.6 mmol/L", "--crcl", "25 mL/min", "--condition",
+                      "short-bowel-syndrome")["regimen"]["alternative"]
+    assert (alternative["elemental_mg_per_day_min"], alternative["elemental_mg_per_day_max"]) \
+        == (145.8, 145.8)
+    assert alternative["note"].endswith("Capped here at this regimen's ceiling, 145.8 mg/day of "
+                                        "elemental magnesium.")
+    uncapped = run("--mg", "0.6 mmol/L", *CRCL_80, "--condition",
+                   "short-bowel-syndrome")["regimen"]["alternative"]
+    assert "Capped" not in uncapped["note"]
 
 
 def test_step_up_says_step_up_to_24(run: Json) -> None:

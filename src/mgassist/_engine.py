@@ -190,6 +190,8 @@ def _outcome(rules: RuleSet, numbers: Mapping[str, NumberFact],
         cited += monitoring.citations
     if cg_cited:
         cited += list(rules.cockcroft_gault.cite)
+    if "ca_adjusted" in numbers:  # the adjustment that produced a value the report shows
+        cited += list(rules.calcium_adjustment.cite)
     return _Outcome(step, status, tuple(_step_matched(step, decided)) if step else (),
                     tuple(risk_labels), tuple(findings), regimen, monitoring,
                     _references(rules, cited))

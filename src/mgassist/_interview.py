@@ -142,8 +142,7 @@ def _fill(asked: Sequence[Question], answers: dict[str, Checked], rules: RuleSet
 def _ask(question: Question, rules: RuleSet, prompter: Prompter, *,
          current: Checked | None = None) -> Checked:
     prompter.say()
-    title = question.label[:1].upper() + question.label[1:]
-    prompter.say(title + (" (required)" if question.required else ""))
+    prompter.say(question.title + (" (required)" if question.required else ""))
     prompter.say(f"  accepts: {question.accepts}")
     if question.note:
         prompter.say(f"  {question.note}")

@@ -73,6 +73,13 @@ class Question:
     note: str = ""
     completions: tuple[str, ...] = ()
 
+    @property
+    def title(self) -> str:
+        """The label as a heading: capitalised, except a mixed-case acronym (``eGFR``)."""
+        if self.label[1:2].isupper():
+            return self.label
+        return self.label[:1].upper() + self.label[1:]
+
 
 @dataclass(frozen=True)
 class Checked:

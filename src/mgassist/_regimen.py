@@ -57,6 +57,10 @@ def choose_regimen(
     if rules.alternative_finding in fired:
         high = _lower(rules.alternative_high, ceiling)
         low = _lower(rules.alternative_low, high)
+        note = rules.alternative_note
+        if high.elemental_mmol < rules.alternative_high.elemental_mmol:
+            note += (f" Capped here at this regimen's ceiling, {_r1(high.elemental_mg):g} mg/day "
+                     "of elemental magnesium.")
         alternative = Alternative(
             product=rules.alternative_label,
             elemental_mg_per_day_min=_r1(low.elemental_mg),
@@ -65,7 +69,7 @@ def choose_regimen(
             elemental_mmol_per_day_max=_r1(high.elemental_mmol),
             product_mg_per_day_min=_r1(low.product_mg),
             product_mg_per_day_max=_r1(high.product_mg),
-            note=rules.alternative_note,
+            note=note,
             citations=list(rules.cite_alternative),
         )
     return Regimen(

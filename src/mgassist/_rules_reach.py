@@ -49,7 +49,7 @@ from ._trace import detail_id
 __all__ = ["MAX_POINTS", "SEARCH_BUDGET", "Reach", "Rule", "Unreachable", "never_fire"]
 
 MAX_POINTS = 50_000  # combinations evaluated by one search
-SEARCH_BUDGET = 100_000  # combinations evaluated by all the searches of a rule set: ~2 s at most
+SEARCH_BUDGET = 250_000  # combinations evaluated by all the searches of a rule set: ~3 s at most
 MAX_LIST_ITEMS = 12  # every combination of up to this many items; more: skipped
 
 

@@ -135,6 +135,7 @@ def _pint_spelling(unit: str) -> str:
     """Spell a unit the way pint's parser expects (µ/μ, mEq, percent sign, 1.73 m2)."""
     text = unit.strip().replace("µ", "u").replace("μ", "u").replace("%", "percent")
     text = _BODY_SURFACE.sub("standard_body_surface", text)
+    text = re.sub(r"(?<=/)m(?:2|²)(?![\w*^])", "m**2", text)  # kg/m2, kg/m² (BMI)
     return re.sub(r"(?i)\bmeq\b", "mEq", text)
 
 
