@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-STATUSES = ("supplement", "supplement-with-caution", "do-not-supplement", "contraindicated",
-            "urgent", "insufficient-data", "out-of-scope")
+STATUSES = ("supplement", "supplement-with-caution", "maintain", "do-not-supplement",
+            "contraindicated", "urgent", "insufficient-data", "out-of-scope")
 # Medications as drug names (20) or class ids (8): about 70 % of the meds given are drug names
 DRUGS = ("furosemide", "bumetanide", "torsemide", "hydrochlorothiazide", "chlorthalidone",
          "indapamide", "omeprazole", "esomeprazole", "pantoprazole", "lansoprazole", "gentamicin",

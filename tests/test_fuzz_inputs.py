@@ -13,7 +13,9 @@ records, CSV rows and raw bytes, and the text of every quantity field, for any o
 - a quantity read differently from the spec: a value accepted without a unit it states (units
   are never guessed; only age and days-on-dose are plain numbers, clinical-spec "Inputs"), with a
   number that is not written in ASCII digits, or converted to anything but what the spec's molar
-  masses give. The oracle below is written out from the spec, independently of the program.
+  masses give; a bound as labs print it (">60") accepted for any quantity but eGFR, or refused
+  for eGFR (clinical-spec revision 2, "New inputs" and "Renal function"). The oracle below is
+  written out from the spec, independently of the program.
 
 Runtime: a few tens of seconds at the default sizes. ``MGASSIST_FUZZ_EXAMPLES`` multiplies every
 test's number of examples for a longer local run, e.g. ``MGASSIST_FUZZ_EXAMPLES=10``. A failure
@@ -90,6 +92,11 @@ def _bundled_rules_once(rules: RuleSet) -> Iterator[None]:
 
 MG_G_PER_MOL, CA_G_PER_MOL, CREATININE_G_PER_MOL = 24.305, 40.078, 113.12
 KG_PER_LB = 0.45359237
+# eGFR (revision 2, "New inputs"): mL/min/1.73m2, also written "mL/min/1.73 m²" and, in UCUM,
+# "mL/min/{1.73_m2}"; the superscript, a space and "^2" are the other ways labs print the same
+# unit. Spacing and case are not significant, so "mL/min/1.73 m2" is "mL/min/1.73m2".
+EGFR = {"ml/min/1.73m2": 1.0, "ml/min/1.73m\u00b2": 1.0, "ml/min/{1.73_m2}": 1.0,
+        "ml/min/1.73m^2": 1.0}
 
 # normalized spelling (no spaces, lower case, micro as u) -> factor into the canonical unit;
 # "" (no unit) only where the spec says "plain number"
@@ -99,6 +106,8 @@ SPEC_UNITS: dict[str, dict[str, float]] = {
     "ca": {"mmol/l": 1.0, "meq/l": 0.5, "mg/dl": 10 / CA_G_PER_MOL},
     "creatinine": {"mg/dl": 1.0, "umol/l": CREATININE_G_PER_MOL / 10_000},
     "crcl": {"ml/min": 1.0},
+    "egfr": EGFR,
+    "albumin": {"g/l": 1.0, "g/dl": 10.0},
     "age": {"": 1.0, "year": 1.0, "years": 1.0, "yr": 1.0, "yrs": 1.0, "y": 1.0},
     "weight": {"kg": 1.0, "lb": KG_PER_LB, "lbs": KG_PER_LB},
     "height": {"cm": 1.0, "in": 2.54, "m": 100.0},
@@ -108,9 +117,13 @@ SPEC_UNITS: dict[str, dict[str, float]] = {
 }
 SPEC_RANGES: dict[str, tuple[float, float]] = {
     "mg": (0.1, 5), "k": (1, 10), "ca": (0.5, 5), "creatinine": (0.1, 25), "crcl": (1, 250),
-    "age": (0, 120), "weight": (20, 400), "height": (100, 250), "current_dose": (0, 100),
-    "days_on_dose": (0, 3650),
+    "egfr": (1, 200), "albumin": (10, 60), "age": (0, 120), "weight": (20, 400),
+    "height": (100, 250), "current_dose": (0, 100), "days_on_dose": (0, 3650),
 }
+# Only eGFR may be given as a bound as labs print it (">60 mL/min/1.73m2"); a leading sign
+# on any other quantity is refused. The signs, and the comparator each one means.
+BOUNDED = {"egfr"}
+BOUND_SIGNS = {">=": ">=", "<=": "<=", "\u2265": ">=", "\u2264": "<=", ">": ">", "<": "<"}
 QUANTITIES = tuple(SPEC_UNITS)
 assert set(QUANTITIES) == {f.name for f in FIELDS if f.kind in ("quantity", "number")}
 FLAG = {f.name: f.flag for f in FIELDS}
@@ -118,7 +131,8 @@ KEYS = {key for f in FIELDS for key in f.keys}
 FIELD_OF_KEY = {key: f.name for f in FIELDS for key in f.keys}
 DERIVED_KEY = {"mg": "mg_mmol_l", "k": "k_mmol_l", "ca": "ca_mmol_l",
                "creatinine": "creatinine_mg_dl", "age": "age_years", "weight": "weight_kg",
-               "height": "height_cm", "current_dose": "current_dose_mmol_per_day"}
+               "height": "height_cm", "current_dose": "current_dose_mmol_per_day",
+               "egfr": "egfr_ml_min_173", "albumin": "albumin_g_l"}
 GIVES_REGIMEN = {"supplement", "supplement-with-caution"}
 _ASCII_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
@@ -126,10 +140,12 @@ _ASCII_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0
 @dataclass(frozen=True)
 class Verdict:
     """What the spec says of one field's value: blank (not given), refused, accepted as
-    ``canonical``, or too close to a limit to tell (``either``)."""
+    ``canonical`` (beyond it, for a bound: ``bound`` is then its comparator), or too close to a
+    limit to tell (``either``)."""
 
     kind: str
     canonical: float = math.nan
+    bound: str | None = None
 
 
 BLANK, REFUSE, EITHER = Verdict("blank"), Verdict("refuse"), Verdict("either")
@@ -161,15 +177,21 @@ def spec_verdict(field: str, value: Any) -> Verdict:
     if not isinstance(value, str):
         return REFUSE
     text = value.strip()
+    bound = None
+    if field in BOUNDED:  # the sign, then the number and unit as for any value
+        sign = next((s for s in BOUND_SIGNS if text.startswith(s)), None)
+        if sign is not None:
+            bound, text = BOUND_SIGNS[sign], text[len(sign):].strip()
     match = _ASCII_NUMBER.match(text)
     if match is None:
         return REFUSE
     mantissa = match.group().lower().split("e")[0]
     return _in_range(field, float(match.group()), _spelling(text[match.end():]),
-                     has_digits=any(c in "123456789" for c in mantissa))
+                     has_digits=any(c in "123456789" for c in mantissa), bound=bound)
 
 
-def _in_range(field: str, number: float, unit: str, *, has_digits: bool) -> Verdict:
+def _in_range(field: str, number: float, unit: str, *, has_digits: bool,
+              bound: str | None = None) -> Verdict:
     factors = SPEC_UNITS[field]
     if unit not in factors or not math.isfinite(number):
         return REFUSE
@@ -183,7 +205,7 @@ def _in_range(field: str, number: float, unit: str, *, has_digits: bool) -> Verd
     if abs(canonical - low) <= near or abs(canonical - high) <= near:
         return EITHER
     if low < canonical < high:
-        return Verdict("accept", canonical)
+        return Verdict("accept", canonical, bound)
     return REFUSE
 
 
@@ -203,7 +225,9 @@ ODD_NUMBERS = [
 ]
 ACCEPTED_UNITS = ["mmol/L", "mEq/L", "mg/dL", "umol/L", "\u00b5mol/L", "\u03bcmol/L", "mL/min",
                   "year", "years", "yr", "y", "kg", "lb", "lbs", "cm", "in", "m", "mmol/day",
-                  "mmol/d", "mg/day", "mg/d", "day", "days", "d"]
+                  "mmol/d", "mg/day", "mg/d", "day", "days", "d", "mL/min/1.73m2",
+                  "mL/min/1.73 m\u00b2", "mL/min/{1.73_m2}", "mL/min/1.73m\u00b2", "mL/min/1.73 m2",
+                  "mL/min/1.73m^2", "g/L", "g/dL"]
 ODD_UNITS = [
     "", "mmol", "mg", "L", "mmol/dl", "degC", "degF", "dB", "decibel", "kelvin", "percent", "%",
     "ppm", "mol", "g", "g/day", "mg/dl/min", "mmol/L/L", "m**1e400", "2**2**2**2", "(", ")",
@@ -211,13 +235,19 @@ ODD_UNITS = [
     "mmol / L", "mg / dL", "meq / l", "MG/DL", "ML/MIN", "KG", "IN", "mmol\u00a0/L", "mg/l",
     "\uff4d\uff4d\uff4f\uff4c/L", "mmol/L\u200b", "\u212ag", "mg\u2044dL", "mmol/L junk",
     "dB mmol/L", "dBm", "degC/L", "dB**2", "neper", "octave", "delta_degC", "degC*mmol/L",
+    "mL/min/1.73", "mL/min/m2", "mL/min/1.73m3", "mL/min/1.73_m2", "mL/min/(1.73 m**2)",
+    "mL/min/1.73 m\u00b3", "mL/min/{1.73 m2}", "mL/min/1.72m2", "mL/s/1.73m2", "mL/min/1.73m2/L",
+    "g", "g/mL", "mg/L", "g/100mL", "mmol/1.73m2", "\u2265", "<",
 ]
 TRAILING = ["", "", "", " ", "\t", "\u00a0", "!", " junk", ";", ",", "\u200b", " mmol/L", "/", ".",
             "\n", " (repeat)", "?", " 0.7 mmol/L"]
 SEPARATORS = ["", " ", " ", "  ", "\u00a0", "\t", "\u2009", "\u3000", "\n", "-"]
 WHOLE_ODD = ["", " ", "\t", "\n", "mmol/L", "mEq/L", "0.62", "67", "n/a", "-", "?", "<0.5 mmol/L",
              ">250 mL/min", "0.6-0.7 mmol/L", "=0.6 mmol/L", "~0.6 mmol/L", "approx 0.6 mmol/L",
-             "0.62 mmol/L 0.7 mmol/L", "null", "None", "true", "{}", "[]"]
+             "0.62 mmol/L 0.7 mmol/L", "null", "None", "true", "{}", "[]",
+             ">60 mL/min/1.73m2", "\u2265 90 mL/min/1.73 m\u00b2", "<=15", ">", ">>60",
+             "=>60 mL/min/1.73m2", "> <60 mL/min/1.73m2", ">60 <90 mL/min/1.73m2", "60+",
+             "60> mL/min/1.73m2", ">= 35 g/L", "\u2264 0.5 mmol/L"]
 
 
 def odd_case(text: str) -> st.SearchStrategy[str]:
@@ -280,11 +310,17 @@ def _thousands(number: str, separator: str) -> str:
     return sign + separator.join([whole, *groups]) + dot + rest
 
 
+# the signs of a bound, and what a keyboard or a lab system might put in their place
+NEAR_SIGNS = [*BOUND_SIGNS, *BOUND_SIGNS, "=>", "=<", "=", "~", "\u2267", "\uff1e", "\u203a",
+              ">>", "> =", "gt", "\u2248", "\u00b1", "<>", "\u2265="]
+
+
 @cache
 def near_miss(field: str) -> st.SearchStrategy[str]:
     """A valid value of ``field`` with one change a clinician or a spreadsheet might make:
     other digits, another decimal mark, a thousands separator, another minus or space, the unit
-    dropped or alone, odd case or spacing in the unit, or something appended."""
+    dropped or alone, odd case or spacing in the unit, something appended, or a sign in front
+    (a bound as labs print it, or something like one)."""
     base = plausible_number(field)
     big = st.builds(lambda n, u: (f"{n * 1000:.1f}", u), st.floats(1, 999), st.sampled_from(
         [u for u in ACCEPTED_UNITS if _spelling(u) in SPEC_UNITS[field]] or ["mg/day"]))
@@ -308,6 +344,8 @@ def near_miss(field: str) -> st.SearchStrategy[str]:
         st.builds(lambda p, tail: join(p) + tail, base, st.sampled_from(TRAILING)),
         st.builds(lambda p, exp: join((p[0] + exp, p[1])), base,
                   st.sampled_from(["e0", "E+0", "e-0", "e1", "e", "e+", "E400", "e-400"])),
+        st.builds(lambda sign, sep, p: sign + sep + join(p), st.sampled_from(NEAR_SIGNS),
+                  st.sampled_from(["", "", " ", "\u00a0", "\t", "\n"]), base),
     )
 
 
@@ -328,6 +366,8 @@ def quantity_text(field: str | None = None) -> st.SearchStrategy[str]:
     if field is not None:
         texts.append(plausible_number(field).map(lambda pair: f"{pair[0]} {pair[1]}".strip()))
         texts.append(plausible_number(field).map(lambda pair: pair[0] + pair[1]))
+        texts.append(st.builds(lambda sign, pair: f"{sign}{pair[0]} {pair[1]}".strip(),
+                               st.sampled_from(list(BOUND_SIGNS)), plausible_number(field)))
         texts += [near_miss(field)] * 3
     return st.one_of(*texts)
 
@@ -387,7 +427,10 @@ VOCAB_WORDS = ["furosemide", "loop-diuretic", "ppi", "Omeprazole", "doxycycline"
                "diabetes", "tetany", "seizure", "hyporeflexia", "cramps", "neck-spasm",
                "migraine", "documented-hypomagnesemia", "other", "female", "male", "F", "m", "x",
                "auto", "actual", "ideal", "adjusted", "lean", "furosemide; omeprazole",
-               "ppi,doxycycline", ";", ""]
+               "ppi,doxycycline", ";", "", "acute-kidney-injury", "AKI", "dialysis",
+               "Hemodialysis", "peritoneal dialysis", "pregnancy", "pregnant", "pre-eclampsia",
+               "eclampsia", "HELLP", "tremor", "shaking", "atrial-fibrillation", "AF", "a-fib",
+               "afib; aki", "dialysis,pregnant", "pre eclampsia", "egfr", "albumin"]
 vocab_text = st.one_of(st.sampled_from(VOCAB_WORDS), st.sampled_from(VOCAB_WORDS).flatmap(odd_case),
                        st.text(max_size=12),
                        st.builds(str.__mul__, st.sampled_from(["x", "ppi;", " "]),
@@ -441,8 +484,13 @@ def valid_text(field: str) -> st.SearchStrategy[str]:
         return f"{canonical / SPEC_UNITS[field][_spelling(unit)]:.{decimals}f} {unit}".strip()
 
     margin = 0.01 * (high - low)
-    return st.builds(text, st.floats(low + margin, high - margin), st.sampled_from(units),
-                     st.integers(2, 4))
+    plain = st.builds(text, st.floats(low + margin, high - margin), st.sampled_from(units),
+                      st.integers(2, 4))
+    if field not in BOUNDED:
+        return plain
+    bounds = st.builds(lambda sign, space, value: sign + space + value,
+                       st.sampled_from(list(BOUND_SIGNS)), st.sampled_from(["", " "]), plain)
+    return st.one_of(plain, bounds)
 
 
 def good_core() -> st.SearchStrategy[dict[str, str]]:
@@ -452,7 +500,8 @@ def good_core() -> st.SearchStrategy[dict[str, str]]:
     return st.fixed_dictionaries({"mg": st.one_of(valid_text("mg"), low_mg)}, optional={
         "crcl": st.one_of(valid_text("crcl"), fair_crcl), "creatinine": valid_text("creatinine"),
         "age": valid_text("age"), "sex": st.sampled_from(["female", "male"]),
-        "weight": valid_text("weight")})
+        "weight": valid_text("weight"), "egfr": valid_text("egfr"), "ca": valid_text("ca"),
+        "albumin": valid_text("albumin")})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -604,6 +653,8 @@ ASSESS_FIELDS = {f.name for f in FIELDS} | KEYS
     lambda field: st.tuples(st.just(field), quantity_value(field, python=True))))
 @example(case=("mg", "0.6")).via("a bare number is refused: units are never guessed")
 @example(case=("crcl", " 80 ")).via("a bare number is refused: units are never guessed")
+@example(case=("egfr", " \u2265 60 mL/min/1.73 m\u00b2")).via("eGFR: a bound as labs print it")
+@example(case=("crcl", ">60 mL/min")).via("a bound for any other quantity is refused")
 @example(case=("current_dose", "-0 mmol/day")).via(
     "test_negative_zero_is_read_as_zero_not_printed_as_minus_zero")
 @example(case=("age", HUGE)).via("test_integer_too_long_to_print_is_an_input_error")
@@ -671,8 +722,11 @@ ODD_OPTIONS = ["--json", "--meds", "--magnesium", "--MG", "-m", "--mg-", "--curr
                "--crcl_weight", "--conditions", "--", "-", "--id", "--format"]
 GOOD_CHOICES = {"--sex": ["female", "male", "F", "m"], "--crcl-weight": ["auto", "actual"],
                 "--med": ["furosemide", "ppi", "doxycycline", "Omeprazole"],
-                "--condition": ["diabetes", "chronic-diarrhea", "volume-depletion"],
-                "--symptom": ["cramps", "tetany", "hyporeflexia", "confusion"],
+                "--condition": ["diabetes", "chronic-diarrhea", "volume-depletion",
+                                "acute-kidney-injury", "dialysis", "pregnancy", "pre-eclampsia",
+                                "aki", "haemodialysis", "pregnant", "eclampsia"],
+                "--symptom": ["cramps", "tetany", "hyporeflexia", "confusion", "tremor",
+                              "atrial-fibrillation", "af", "shaking"],
                 "--indication": ["migraine", "muscle-cramps", "other"]}
 RULES_VALUES = ["", "no-such-rules", "no-such.yaml", "@/empty", "@/junk.yaml", "@/broken",
                 "\udcff", "r\u00e9gles"]
@@ -826,10 +880,30 @@ def test_assess_well_formed_quantities_match_the_spec(
         if verdict.kind == "accept":
             assert data["derived"][key] == pytest.approx(verdict.canonical, abs=6e-5), \
                 (field, fields[field], data["derived"])
+    egfr = verdicts.get("egfr", BLANK)
+    if egfr.kind == "accept":  # echoed whatever the renal value used, with its bound
+        assert data["derived"]["egfr_comparator"] == egfr.bound, (fields["egfr"],
+                                                                   data["derived"])
+    elif egfr is BLANK:
+        assert data["derived"]["egfr_ml_min_173"] is None
+        assert data["derived"]["egfr_comparator"] is None
+    # the renal value used (revision 2, "Renal function"): a reported CrCl, or Cockcroft-Gault
+    # when it is lower by more than a quarter; eGFR only when neither is known
     crcl = verdicts.get("crcl", BLANK)
+    method = data["derived"]["crcl_method"]
     if crcl.kind == "accept":
-        assert data["derived"]["crcl_method"] == "reported"
-        assert data["derived"]["crcl_ml_min"] == pytest.approx(crcl.canonical, abs=6e-3)
+        assert data["derived"]["crcl_reported_ml_min"] == pytest.approx(crcl.canonical,
+                                                                        abs=6e-3)
+        assert method in ("reported", "cockcroft-gault"), method
+        if method == "reported":
+            assert data["derived"]["crcl_ml_min"] == pytest.approx(crcl.canonical, abs=6e-3)
+        else:
+            assert data["derived"]["crcl_ml_min"] < crcl.canonical / 1.25 + 0.05, \
+                data["derived"]
+    if method == "egfr":
+        assert crcl is BLANK and egfr.kind in ("accept", "either"), fields
+        assert data["derived"]["crcl_ml_min"] == pytest.approx(
+            data["derived"]["egfr_ml_min_173"], abs=6e-3)
 
 
 # ---------------------------------------------------------------------------------------------

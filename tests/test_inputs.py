@@ -466,3 +466,404 @@ def test_broken_rules_given_to_assess_exit_2_with_file_and_line(
     result = refused(cli, "--mg", "0.6 mmol/L", "--rules", str(tmp_path))
     assert re.search(rf"findings\.yaml:{line}\b", result.stderr), result.stderr
     assert "findngs_extra" in result.stderr
+
+
+# -- revision 2: eGFR and albumin (clinical-spec revision 2, "New inputs", "Renal function") ---
+#
+# These run through the console entry point, ``mgassist`` as a clinician types it; one test
+# below checks that the typer command (``assess --help``, ``--explain``) knows the two options
+# too. Every message is written out in full, by hand.
+
+class Console:
+    """``mgassist ARGS`` through the console entry point: exit code, stdout and stderr."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._patch = monkeypatch
+
+    def __call__(self, *args: str) -> Any:
+        from typer.testing import CliRunner
+
+        from mgassist import _entry
+
+        code: Any = 0
+        with CliRunner().isolation() as (out, err, _):
+            self._patch.setattr(sys, "argv", ["mgassist", *args])
+            try:
+                _entry.main()
+            except SystemExit as exc:
+                code = exc.code
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            result = _Result(int(code or 0), out.getvalue().decode("utf-8"),
+                             err.getvalue().decode("utf-8"))
+        return result
+
+
+class _Result:
+    def __init__(self, exit_code: int, stdout: str, stderr: str) -> None:
+        self.exit_code, self.stdout, self.stderr = exit_code, stdout, stderr
+
+
+@pytest.fixture
+def console(monkeypatch: pytest.MonkeyPatch) -> Console:
+    monkeypatch.setenv("MGASSIST_NO_CACHE", "1")  # the bundled rules patched in above
+    return Console(monkeypatch)
+
+
+def assessed(console: Console, *args: str) -> dict[str, Any]:
+    """``mgassist assess ARGS --json``: exit 0 and the JSON."""
+    result = console("assess", *args, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def refused_exactly(console: Console, args: tuple[str, ...], field: str, message: str) -> None:
+    """Exit 2 with exactly ``error: MESSAGE`` on stderr, and the same as JSON naming ``field``."""
+    result = console("assess", *args)
+    assert result.exit_code == 2 and result.stdout == "", result.stdout
+    assert result.stderr == f"error: {message}\n", result.stderr
+    data = json.loads(console("assess", *args, "--json").stdout)
+    assert data["error"] == {"field": field, "message": message}, data
+    assert data["errors"] == [data["error"]], data
+
+
+EGFR_RANGE = "accepted: 1 mL/min/1.73m2 to 200 mL/min/1.73m2"
+ALBUMIN_RANGE = "accepted: 10 g/L to 60 g/L"
+EGFR_UNITS = "accepted: mL/min/1.73m2 (e.g. '45 mL/min/1.73m2')"
+ALBUMIN_UNITS = "accepted: g/L, g/dL (e.g. '35 g/L')"
+
+
+def _outside(field: str, value: str, label: str, accepted: str) -> str:
+    return (f"{field}: '{value}' is outside the plausible range for {label}; check the value "
+            f"and its unit; {accepted}")
+
+
+# eGFR 1-200 mL/min/1.73m2 and albumin 10-60 g/L (= 1.0-6.0 g/dL): just outside, in every
+# spelling and as a bound (a bound's number is checked like any value).
+NEW_OUTSIDE = [
+    *[pytest.param("--egfr", "egfr", value, _outside("egfr", value, "eGFR", EGFR_RANGE),
+                   id=f"egfr={value}")
+      for value in ("0.9 mL/min/1.73m2", "200.5 mL/min/1.73 m\u00b2", "201 mL/min/{1.73_m2}",
+                    "250 mL/min/1.73m\u00b2", "0.5 mL/min/1.73 m2", "300 mL/min/1.73m^2",
+                    ">201 mL/min/1.73m2", "<0.5 mL/min/1.73m2", "\u2265 250 mL/min/1.73m2",
+                    "\u2264 0.9 mL/min/1.73m2")],
+    *[pytest.param("--albumin", "albumin", value,
+                   _outside("albumin", value, "serum albumin", ALBUMIN_RANGE),
+                   id=f"albumin={value}")
+      for value in ("9 g/L", "9.5 g/L", "61 g/L", "60.5 g/L", "0.9 g/dL", "6.1 g/dL",
+                    "6.05 g/dL", "100 g/L")],
+    pytest.param("--egfr", "egfr", "0 mL/min/1.73m2",
+                 "egfr: '0 mL/min/1.73m2' is zero or negative; eGFR must be above zero; "
+                 + EGFR_RANGE, id="egfr=0"),
+    pytest.param("--egfr", "egfr", ">=0 mL/min/1.73m2",
+                 "egfr: '>=0 mL/min/1.73m2' is zero or negative; eGFR must be above zero; "
+                 + EGFR_RANGE, id="egfr=>=0"),
+    pytest.param("--albumin", "albumin", "0 g/L",
+                 "albumin: '0 g/L' is zero or negative; serum albumin must be above zero; "
+                 + ALBUMIN_RANGE, id="albumin=0"),
+]
+
+
+@pytest.mark.parametrize(("flag", "field", "value", "message"), NEW_OUTSIDE)
+def test_egfr_and_albumin_outside_their_plausible_limits_are_refused(
+    console: Console, flag: str, field: str, value: str, message: str
+) -> None:
+    refused_exactly(console, ("--mg", "0.6 mmol/L", flag, value), field, message)
+
+
+@pytest.mark.parametrize(("flag", "field", "value"), [
+    ("--egfr", "egfr", "-10 mL/min/1.73m2"), ("--albumin", "albumin", "-35 g/L")])
+def test_negative_egfr_and_albumin_are_refused_in_json_input(
+    rules: RuleSet, flag: str, field: str, value: str
+) -> None:
+    """(On the command line a value starting with '-' is read as an option.)"""
+    (error,) = input_errors({field: value}, rules)
+    label = {"egfr": "eGFR", "albumin": "serum albumin"}[field]
+    limits = {"egfr": EGFR_RANGE, "albumin": ALBUMIN_RANGE}[field]
+    assert str(error) == (f"{field}: '{value}' is zero or negative; {label} must be above "
+                          f"zero; {limits}")
+
+
+# At the limits (inclusive) and just inside, in each unit: 1 g/dL = 10 g/L.
+NEW_INSIDE = [
+    ("--egfr", "1 mL/min/1.73m2", "egfr_ml_min_173", 1.0),
+    ("--egfr", "200 mL/min/1.73m2", "egfr_ml_min_173", 200.0),
+    ("--egfr", "1.4 mL/min/1.73 m\u00b2", "egfr_ml_min_173", 1.4),
+    ("--egfr", "199.6 mL/min/{1.73_m2}", "egfr_ml_min_173", 199.6),
+    ("--egfr", ">1 mL/min/1.73m2", "egfr_ml_min_173", 1.0),
+    ("--egfr", "<200 mL/min/1.73m2", "egfr_ml_min_173", 200.0),
+    ("--albumin", "10 g/L", "albumin_g_l", 10.0),
+    ("--albumin", "60 g/L", "albumin_g_l", 60.0),
+    ("--albumin", "1.0 g/dL", "albumin_g_l", 10.0),
+    ("--albumin", "1 g/dL", "albumin_g_l", 10.0),
+    ("--albumin", "6.0 g/dL", "albumin_g_l", 60.0),
+    ("--albumin", "10.4 g/L", "albumin_g_l", 10.4),
+    ("--albumin", "5.96 g/dL", "albumin_g_l", 59.6),
+]
+
+
+@pytest.mark.parametrize(("flag", "value", "key", "expected"), NEW_INSIDE,
+                         ids=[f"{c[0][2:]}={c[1]}" for c in NEW_INSIDE])
+def test_egfr_and_albumin_at_and_inside_their_limits_are_accepted(
+    console: Console, flag: str, value: str, key: str, expected: float
+) -> None:
+    data = assessed(console, "--mg", "0.9 mmol/L", flag, value)
+    assert data["derived"][key] == pytest.approx(expected, abs=1e-9)
+    assert data["inputs"][flag[2:]] == value
+
+
+# Every way the spec (and labs) write the eGFR unit; case and spacing are not significant.
+EGFR_SPELLINGS = ["45 mL/min/1.73m2", "45 mL/min/1.73 m\u00b2", "45 mL/min/{1.73_m2}",
+                  "45 mL/min/1.73m\u00b2", "45 mL/min/1.73 m2", "45 mL/min/1.73m^2",
+                  "45 ml/min/1.73m2", "45 ML/MIN/1.73 M\u00b2", "45mL/min/1.73m2",
+                  "45 mL / min / 1.73 m2", "45 ML/MIN/{1.73_M2}"]
+
+
+@pytest.mark.parametrize("value", EGFR_SPELLINGS)
+def test_egfr_is_accepted_in_every_spelling_and_used_when_nothing_else_is_known(
+    console: Console, value: str
+) -> None:
+    data = assessed(console, "--mg", "0.6 mmol/L", "--egfr", value)
+    derived = data["derived"]
+    assert (derived["egfr_ml_min_173"], derived["egfr_comparator"]) == (45.0, None)
+    assert (derived["crcl_method"], derived["crcl_ml_min"]) == ("egfr", 45.0)
+    assert data["inputs"] == {"mg": "0.6 mmol/L", "egfr": value}
+    assert "renal-function-from-egfr" in {f["id"] for f in data["findings"]}
+
+
+# Albumin in g/L (0 decimals) or g/dL (1 decimal); 1 g/dL = 10 g/L. Calcium is then adjusted
+# (Payne, through the units): by hand for Ca 2.10 mmol/L (x 4.0078 = 8.416 mg/dL) and albumin
+# 35 g/L (3.5 g/dL): 8.416 - 3.5 + 4.0 = 8.916 mg/dL = 2.2248 mmol/L.
+@pytest.mark.parametrize("value", ["35 g/L", "3.5 g/dL", "35 g/l", "3.5 G/DL", "35g/L",
+                                   "3.50 g/dL", "35.0 G/L"])
+def test_albumin_is_accepted_in_g_per_l_and_g_per_dl(console: Console, value: str) -> None:
+    data = assessed(console, "--mg", "0.6 mmol/L", "--crcl", "80 mL/min", "--ca", "2.10 mmol/L",
+                    "--albumin", value)
+    assert data["derived"]["albumin_g_l"] == pytest.approx(35.0, abs=1e-9)
+    assert data["derived"]["ca_adjusted_mmol_l"] == pytest.approx(2.2248, abs=1e-3)
+    assert data["inputs"]["albumin"] == value
+
+
+def test_albumin_and_egfr_as_value_unit_objects(rules: RuleSet) -> None:
+    patient = parse_patient({"egfr": {"value": 52, "unit": "mL/min/1.73 m\u00b2"},
+                             "albumin": {"value": 3.2, "unit": "g/dL"}}, rules)
+    assert patient.egfr is not None and patient.albumin is not None
+    assert (patient.egfr.canonical, patient.egfr.bound) == (52.0, None)
+    assert patient.albumin.canonical == pytest.approx(32.0)
+    assert patient.albumin.entered == "3.2 g/dL"
+
+
+# A bound as the lab prints it: eGFR only. (typed, the comparator it means, its number)
+EGFR_BOUNDS = [
+    (">60 mL/min/1.73m2", ">", 60.0),
+    ("> 60 mL/min/1.73m2", ">", 60.0),
+    (">=60 mL/min/1.73m2", ">=", 60.0),
+    ("\u226590 mL/min/1.73 m\u00b2", ">=", 90.0),
+    ("\u2265 90 mL/min/1.73m2", ">=", 90.0),
+    ("<15 mL/min/1.73m2", "<", 15.0),
+    ("<=15 mL/min/{1.73_m2}", "<=", 15.0),
+    ("\u226415 mL/min/1.73m^2", "<=", 15.0),
+    (" >90 mL/min/1.73m2", ">", 90.0),
+]
+
+
+@pytest.mark.parametrize(("value", "comparator", "number"), EGFR_BOUNDS,
+                         ids=[c[0].strip() for c in EGFR_BOUNDS])
+def test_egfr_bound_is_accepted_in_each_sign_form(
+    console: Console, value: str, comparator: str, number: float
+) -> None:
+    data = assessed(console, "--mg", "0.6 mmol/L", "--egfr", value)
+    derived = data["derived"]
+    assert (derived["egfr_comparator"], derived["egfr_ml_min_173"]) == (comparator, number)
+    # every one of these ranges lies in one renal band (>= 60, or < 20), so it is used
+    assert (derived["crcl_method"], derived["crcl_comparator"], derived["crcl_ml_min"]) == \
+        ("egfr", comparator, number)
+    assert data["inputs"]["egfr"] == value
+
+
+def test_egfr_bound_through_parse_patient(rules: RuleSet) -> None:
+    patient = parse_patient({"egfr": " \u2265 90 mL/min/1.73 m\u00b2"}, rules)
+    assert patient.egfr is not None
+    assert (patient.egfr.bound, patient.egfr.canonical) == (">=", 90.0)
+    assert patient.egfr.entered == ">=90 mL/min/1.73m2"
+    plain = parse_patient({"egfr": "90 mL/min/1.73m2"}, rules)
+    assert plain.egfr is not None and plain.egfr.bound is None
+
+
+def _bound(field: str, value: str, sign: str, accepted: str) -> str:
+    return (f"{field}: '{value}' is a bound ({sign}), not a measured value; give the value the "
+            f"lab measured; accepted: {accepted}")
+
+
+# Any other quantity given as a bound: refused, saying it is a bound.
+OTHER_BOUNDS = [
+    ("--mg", "mg", "<0.5 mmol/L", "<", "mmol/L, mEq/L, mg/dL (e.g. '0.62 mmol/L')"),
+    ("--mg", "mg", "\u22640.5 mmol/L", "<=", "mmol/L, mEq/L, mg/dL (e.g. '0.62 mmol/L')"),
+    ("--k", "k", ">=3.5 mmol/L", ">=", "mmol/L, mEq/L (e.g. '3.4 mmol/L')"),
+    ("--k", "k", "<3.0 mEq/L", "<", "mmol/L, mEq/L (e.g. '3.4 mmol/L')"),
+    ("--crcl", "crcl", ">60 mL/min", ">", "mL/min (e.g. '55 mL/min')"),
+    ("--crcl", "crcl", "\u2265 90 mL/min", ">=", "mL/min (e.g. '55 mL/min')"),
+    ("--crcl", "crcl", "<=30 mL/min", "<=", "mL/min (e.g. '55 mL/min')"),
+    ("--ca", "ca", "\u22642.0 mmol/L", "<=", "mmol/L, mEq/L, mg/dL (e.g. '2.30 mmol/L')"),
+    ("--creatinine", "creatinine", "<0.5 mg/dL", "<", "mg/dL, umol/L (e.g. '1.1 mg/dL')"),
+    ("--albumin", "albumin", ">35 g/L", ">", "g/L, g/dL (e.g. '35 g/L')"),
+    ("--age", "age", ">=90", ">=", "year (e.g. '67')"),
+]
+
+
+@pytest.mark.parametrize(("flag", "field", "value", "sign", "accepted"), OTHER_BOUNDS,
+                         ids=[f"{c[1]}={c[2]}" for c in OTHER_BOUNDS])
+def test_a_bound_is_refused_for_any_quantity_but_egfr(
+    console: Console, flag: str, field: str, value: str, sign: str, accepted: str
+) -> None:
+    args = ("--mg", "0.6 mmol/L") if field != "mg" else ()
+    refused_exactly(console, (*args, flag, value), field, _bound(field, value, sign, accepted))
+
+
+def test_a_bound_is_refused_in_json_input_too(rules: RuleSet) -> None:
+    errors = input_errors({"mg": "<0.5 mmol/L", "crcl": ">60 mL/min", "k": "3.4 mmol/L",
+                           "egfr": ">60 mL/min/1.73m2"}, rules)
+    assert [str(e) for e in errors] == [
+        _bound("mg", "<0.5 mmol/L", "<", "mmol/L, mEq/L, mg/dL (e.g. '0.62 mmol/L')"),
+        _bound("crcl", ">60 mL/min", ">", "mL/min (e.g. '55 mL/min')")]
+
+
+NEW_BAD_INPUTS = [
+    pytest.param(("--egfr", "60"), "egfr",
+                 f"egfr: '60' has no unit; units are never guessed; {EGFR_UNITS}", id="bare-egfr"),
+    pytest.param(("--egfr", ">60"), "egfr",
+                 f"egfr: '>60' has no unit; units are never guessed; {EGFR_UNITS}",
+                 id="bare-egfr-bound"),
+    pytest.param(("--albumin", "35"), "albumin",
+                 f"albumin: '35' has no unit; units are never guessed; {ALBUMIN_UNITS}",
+                 id="bare-albumin"),
+    pytest.param(("--egfr", "60 mL/min"), "egfr",
+                 "egfr: '60 mL/min' unit 'mL/min' is a flow (volume/time), not a unit of eGFR "
+                 f"(did you mean mL/min/1.73m2?); {EGFR_UNITS}", id="egfr-as-crcl"),
+    pytest.param(("--crcl", "60 mL/min/1.73m2"), "crcl",
+                 "crcl: '60 mL/min/1.73m2' unit 'mL/min/1.73m2' is a flow per body surface "
+                 "(as eGFR), not a unit of creatinine clearance (did you mean mL/min?); "
+                 "accepted: mL/min (e.g. '55 mL/min')", id="crcl-as-egfr"),
+    pytest.param(("--egfr", "45 mL/min/m2"), "egfr",
+                 "egfr: '45 mL/min/m2' unit 'mL/min/m2' is not accepted for eGFR (did you mean "
+                 f"mL/min/1.73m2?); {EGFR_UNITS}", id="egfr-per-m2-not-1.73m2"),
+    pytest.param(("--egfr", "=>60 mL/min/1.73m2"), "egfr",
+                 f"egfr: '=>60 mL/min/1.73m2' does not start with a number; {EGFR_UNITS}",
+                 id="egfr-sign-reversed"),
+    pytest.param(("--albumin", "3.5 g"), "albumin",
+                 "albumin: '3.5 g' unit 'g' is a mass, not a unit of serum albumin (did you "
+                 f"mean g/L?); {ALBUMIN_UNITS}", id="albumin-as-mass"),
+    pytest.param(("--albumin", "3.5 mmol/L"), "albumin",
+                 "albumin: '3.5 mmol/L' unit 'mmol/L' is not accepted for serum albumin; "
+                 f"{ALBUMIN_UNITS}", id="albumin-in-mmol"),
+    pytest.param(("--albumin", "35 mg/dL"), "albumin",
+                 "albumin: '35 mg/dL' unit 'mg/dL' is not accepted for serum albumin (did you "
+                 f"mean g/dL?); {ALBUMIN_UNITS}", id="albumin-in-mg/dL"),
+]
+
+
+@pytest.mark.parametrize(("args", "field", "message"), NEW_BAD_INPUTS)
+def test_bad_egfr_and_albumin_are_refused_saying_why(
+    console: Console, args: tuple[str, ...], field: str, message: str
+) -> None:
+    refused_exactly(console, ("--mg", "0.6 mmol/L", *args), field, message)
+
+
+def test_assess_command_has_the_egfr_and_albumin_options(cli: Cli, console: Console) -> None:
+    """The typer command (help, --explain, a value starting with '-') knows both options, and
+    gives what the quick path gives."""
+    help_text = " ".join(cli("assess", "--help").stdout.split())
+    assert "--egfr" in help_text and "--albumin" in help_text, help_text
+    args = ("--mg", "0.6 mmol/L", "--ca", "2.10 mmol/L", "--albumin", "35 g/L", "--egfr",
+            ">60 mL/min/1.73m2", "--json")
+    typer_run = cli("assess", *args)
+    assert typer_run.exit_code == 0, typer_run.stderr
+    assert typer_run.stdout == console("assess", *args).stdout
+    explained = cli("assess", *args, "--explain")
+    assert explained.exit_code == 0, explained.stderr
+
+
+# -- revision 2: new conditions and symptoms, with their synonyms ------------------------------
+
+NEW_TERMS = [
+    ("conditions", "acute-kidney-injury", ["acute-kidney-injury", "aki", "AKI",
+                                           "acute-renal-failure", "acute renal injury"]),
+    ("conditions", "dialysis", ["dialysis", "haemodialysis", "hemodialysis", "peritoneal-dialysis",
+                                "Peritoneal dialysis", "eskd-on-dialysis", "ESKD on dialysis",
+                                "esrd-on-dialysis", "renal-replacement-therapy", "on-dialysis"]),
+    ("conditions", "pregnancy", ["pregnancy", "pregnant", "Pregnant"]),
+    ("conditions", "pre-eclampsia", ["pre-eclampsia", "preeclampsia", "eclampsia",
+                                     "pre-eclamptic-toxaemia", "hellp", "HELLP",
+                                     "hellp-syndrome", "HELLP syndrome", "Pre Eclampsia"]),
+    ("symptoms", "tremor", ["tremor", "tremors", "shaking"]),
+    ("symptoms", "atrial-fibrillation", ["atrial-fibrillation", "af", "AF", "afib", "a-fib",
+                                         "A-Fib", "chronic-af", "chronic-atrial-fibrillation",
+                                         "atrial fibrillation"]),
+]
+
+
+@pytest.mark.parametrize(("field", "term", "word"),
+                         [(f, t, w) for f, t, words in NEW_TERMS for w in words])
+def test_new_conditions_and_symptoms_are_read_with_their_synonyms(
+    rules: RuleSet, field: str, term: str, word: str
+) -> None:
+    patient = parse_patient({field: [word]}, rules)
+    assert [item.value for item in getattr(patient, field)] == [term]
+
+
+def test_new_conditions_and_symptoms_on_the_command_line(console: Console) -> None:
+    data = assessed(console, "--mg", "0.9 mmol/L", "--crcl", "80 mL/min", "--condition", "AKI",
+                    "--condition", "pregnant", "--symptom", "A-Fib", "--symptom", "shaking")
+    assert data["inputs"]["conditions"] == ["AKI", "pregnant"]
+    assert data["inputs"]["symptoms"] == ["A-Fib", "shaking"]
+
+
+@pytest.mark.parametrize(("flag", "field", "value", "suggestion"), [
+    ("--condition", "conditions", "dialisis", "dialysis"),
+    ("--condition", "conditions", "pregnent", "pregnant"),
+    ("--condition", "conditions", "preeclampsa", "preeclampsia"),
+    ("--symptom", "symptoms", "tremmor", "tremor"),
+    ("--symptom", "symptoms", "atrial fibrilation", "atrial-fibrillation"),
+])
+def test_a_misspelt_new_term_is_refused_with_did_you_mean(
+    console: Console, flag: str, field: str, value: str, suggestion: str
+) -> None:
+    kind = field.removesuffix("s")
+    ids = {"conditions": "chronic-diarrhea, short-bowel-syndrome, malabsorption, "
+                         "high-output-stoma, alcohol-use-disorder, diabetes, "
+                         "inflammatory-bowel-disease, hyperthyroidism, volume-depletion, "
+                         "acute-kidney-injury, dialysis, pregnancy, pre-eclampsia",
+           "symptoms": "tetany, seizure, arrhythmia, cramps, spasm, twitching, paresthesia, "
+                       "fatigue, weakness, hyporeflexia, hypotension, respiratory-depression, "
+                       "confusion, nausea, tremor, atrial-fibrillation"}[field]
+    refused_exactly(console, ("--mg", "0.6 mmol/L", flag, value), field,
+                    f"{field}: '{value}' is not a known {kind} (did you mean {suggestion!r}?); "
+                    f"accepted: {ids}")
+
+
+# -- revision 2: the JSON and CSV keys ---------------------------------------------------------
+
+def test_egfr_and_albumin_keys_in_json_lines_and_csv(cli: Cli, tmp_path: Path) -> None:
+    records = [{"id": "a", "mg": "0.6 mmol/L", "egfr": ">60 mL/min/1.73m2"},
+               {"id": "b", "mg": "0.6 mmol/L", "egfr": "45 mL/min/{1.73_m2}",
+                "ca": "2.10 mmol/L", "albumin": "3.5 g/dL"},
+               {"id": "c", "mg": "0.6 mmol/L", "crcl": ">60 mL/min"}]
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_text("id,mg,egfr,ca,albumin,crcl\n"
+                        "a,0.6 mmol/L,>60 mL/min/1.73m2,,,\n"
+                        "b,0.6 mmol/L,45 mL/min/{1.73_m2},2.10 mmol/L,3.5 g/dL,\n"
+                        "c,0.6 mmol/L,,,,>60 mL/min\n", encoding="utf-8")
+    for source in (jsonl, csv_file):
+        result = cli("batch", str(source))
+        assert result.exit_code == 1, result.stderr  # record c is refused
+        a, b, c = (json.loads(line) for line in result.stdout.splitlines())
+        assert (a["derived"]["egfr_comparator"], a["derived"]["egfr_ml_min_173"]) == (">", 60.0)
+        assert (b["derived"]["egfr_comparator"], b["derived"]["egfr_ml_min_173"]) == (None, 45.0)
+        assert b["derived"]["albumin_g_l"] == pytest.approx(35.0)
+        assert c["error"] == {"field": "crcl", "message": _bound(
+            "crcl", ">60 mL/min", ">", "mL/min (e.g. '55 mL/min')")}, c

@@ -55,12 +55,14 @@ def interview(monkeypatch: pytest.MonkeyPatch) -> Run:
     return run
 
 
-def tail(k: str = "", ca: str = "", meds: str = "", conditions: str = "", symptoms: str = "",
-         indication: str = "", taking: str = "", dose: tuple[str, str] | None = None,
-         confirm: tuple[str, ...] = ("",)) -> list[str]:
-    """The answers after the renal block: K, Ca, meds, conditions, symptoms, indication,
-    already taking magnesium (and the dose questions when yes), then the summary's Enter."""
-    lines = [k, ca, meds, conditions, symptoms, indication, taking]
+def tail(k: str = "", ca: str = "", albumin: str = "", meds: str = "", conditions: str = "",
+         symptoms: str = "", indication: str = "", taking: str = "",
+         dose: tuple[str, str] | None = None, confirm: tuple[str, ...] = ("",)) -> list[str]:
+    """The answers after the renal block: K, Ca (then albumin, asked only with a calcium),
+    meds, conditions, symptoms, indication, already taking magnesium (and the dose questions
+    when yes), then the summary's Enter."""
+    assert ca or not albumin, "albumin is asked only with a calcium"
+    lines = [k, ca, *([albumin] if ca else []), meds, conditions, symptoms, indication, taking]
     if dose is not None:
         lines += list(dose)
     return lines + list(confirm)
@@ -72,9 +74,10 @@ def reported(mg: str, crcl: str, age: str = "", **rest: Any) -> list[str]:
 
 
 def derived(mg: str, creatinine: str, age: str, sex: str, weight: str, height: str = "",
-            **rest: Any) -> list[str]:
-    """Answers without CrCl: magnesium, Enter for CrCl, creatinine, age, sex, weight, height."""
-    return [mg, "", creatinine, age, sex, weight, height, *tail(**rest)]
+            egfr: str = "", **rest: Any) -> list[str]:
+    """Answers without CrCl: magnesium, Enter for CrCl, creatinine, age, sex, weight, height,
+    eGFR."""
+    return [mg, "", creatinine, age, sex, weight, height, egfr, *tail(**rest)]
 
 
 def as_json(result: Any) -> dict[str, Any]:
@@ -144,13 +147,14 @@ def test_age_is_asked_even_with_a_reported_crcl_so_a_child_is_out_of_scope(
 # --- skipping, required, invalid answers ----------------------------------------------------
 
 def test_every_optional_question_can_be_skipped_with_enter(interview: Run) -> None:
-    # Enter on CrCl leads to creatinine, age, sex, weight and height: all skipped too.
-    result = interview(["0.9 mmol/L", "", "", "", "", "", "", *tail()], "--json")
+    # Enter on CrCl leads to creatinine, age, sex, weight, height and eGFR: all skipped too.
+    result = interview(["0.9 mmol/L", "", "", "", "", "", "", "", *tail()], "--json")
     data = as_json(result)
     assert data["inputs"] == {"mg": "0.9 mmol/L"}
     assert data["status"] == "do-not-supplement"
     assert re.search(r"^ +3 +serum creatinine +-$", result.stderr, re.MULTILINE)
-    assert re.search(r"^ +14 +already taking a magnesium supplement +- +-> no$",
+    assert re.search(r"^ +8 +eGFR +-$", result.stderr, re.MULTILINE)
+    assert re.search(r"^ +15 +already taking a magnesium supplement +- +-> no$",
                      result.stderr, re.MULTILINE)
 
 
@@ -263,7 +267,7 @@ def test_correction_keeps_the_answer_on_enter_and_clears_it_on_dash(interview: R
 
 def test_clearing_crcl_asks_the_cockcroft_gault_questions_then(interview: Run) -> None:
     lines = reported("0.6 mmol/L", "80 mL/min", "50",
-                     confirm=("2", "-", "1.0 mg/dL", "male", "80 kg", "", ""))
+                     confirm=("2", "-", "1.0 mg/dL", "male", "80 kg", "", "", ""))
     data = as_json(interview(lines, "--json"))
     # (140 - 50) * 80 / (72 * 1.0) = 100 mL/min, actual weight (no height).
     assert data["derived"]["crcl_method"] == "cockcroft-gault"
@@ -287,7 +291,7 @@ def test_unknown_summary_choice_is_explained(interview: Run) -> None:
     (reported("0.4 mmol/L", "80 mL/min", "60"), "urgent"),
     (reported("unknown", "80 mL/min", "60", symptoms="seizure"), "urgent"),
     (reported("unknown", "80 mL/min", "60"), "insufficient-data"),
-    (["0.6 mmol/L", "", "", "60", "", "", "", *tail()], "insufficient-data"),
+    (["0.6 mmol/L", "", "", "60", "", "", "", "", *tail()], "insufficient-data"),
     (reported("0.6 mmol/L", "80 mL/min", "16"), "out-of-scope"),
 ])
 def test_every_status_can_be_reached(interview: Run, lines: list[str], status: str) -> None:
@@ -399,6 +403,28 @@ def test_pending_follows_the_renal_and_dose_branches(rules: RuleSet) -> None:
     assert nxt is not None and nxt.field == "current_dose"
 
 
+def test_pending_asks_egfr_only_without_crcl_and_albumin_only_with_calcium(
+        rules: RuleSet) -> None:
+    asked = questions(rules)
+    blank = Checked("", "not given")
+    answers = {"mg": Checked("0.6 mmol/L", ""), "crcl": blank, "creatinine": blank,
+               "age": blank, "sex": blank, "weight": blank, "height": blank}
+    nxt = pending(asked, answers)
+    assert nxt is not None and nxt.field == "egfr"  # right after height
+    answers["crcl"] = Checked("80 mL/min", "")
+    nxt = pending(asked, answers)
+    assert nxt is not None and nxt.field == "k"  # eGFR is not asked with a CrCl
+    answers["k"] = blank
+    answers["ca"] = Checked("2.10 mmol/L", "")
+    nxt = pending(asked, answers)
+    assert nxt is not None and nxt.field == "albumin"  # right after calcium
+    answers["ca"] = blank
+    nxt = pending(asked, answers)
+    assert nxt is not None and nxt.field == "meds"  # no calcium, no albumin
+    by_field = {q.field: q for q in asked}
+    assert not by_field["egfr"].required and not by_field["albumin"].required
+
+
 def test_check_returns_the_same_errors_as_the_parser(rules: RuleSet) -> None:
     mg = next(q for q in questions(rules) if q.field == "mg")
     errors = check(mg, "0.6 mmol", rules)
@@ -417,9 +443,218 @@ def test_assess_command_quotes_for_the_shell(rules: RuleSet) -> None:
     assert list(patient_inputs(asked, answers)) == ["mg", "crcl", "meds"]  # FIELDS order
 
 
+def test_assess_command_carries_egfr_and_albumin_only_where_they_are_asked(
+        rules: RuleSet) -> None:
+    asked = questions(rules)
+    blank = Checked("", "not given")
+    answers = {"mg": Checked("0.6 mmol/L", ""), "crcl": blank,
+               "egfr": Checked("\u2265 90 mL/min/1.73 m\u00b2", ""),
+               "ca": Checked("2.10 mmol/L", ""), "albumin": Checked("3.5 g/dL", "")}
+    assert shlex.split(assess_command(asked, answers)) == [
+        "mgassist", "assess", "--mg", "0.6 mmol/L", "--ca", "2.10 mmol/L", "--albumin",
+        "3.5 g/dL", "--egfr", "\u2265 90 mL/min/1.73 m\u00b2"]
+    # with a CrCl, or without a calcium, the earlier answers no longer apply
+    answers["crcl"] = Checked("80 mL/min", "")
+    answers["ca"] = blank
+    assert shlex.split(assess_command(asked, answers)) == [
+        "mgassist", "assess", "--mg", "0.6 mmol/L", "--crcl", "80 mL/min"]
+
+
 def test_docs_list_the_questions_in_the_order_they_are_asked(rules: RuleSet) -> None:
     doc = (REPO / "docs" / "interview.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| (\d+) \| ([^|]+) \|", doc, re.MULTILINE)
-    titles = [q.label[:1].upper() + q.label[1:] for q in questions(rules)]
-    assert [int(n) for n, _ in rows] == list(range(1, len(titles) + 1))
-    assert [title.strip() for _, title in rows] == titles
+    labels = [q.label for q in questions(rules)]
+    assert [int(n) for n, _ in rows] == list(range(1, len(labels) + 1))
+    # the docs write each label as the interview titles it: its first letter in capitals,
+    # except in "eGFR" (test_egfr_question_is_titled_egfr_with_a_lower_case_e)
+    assert [title.strip() for _, title in rows] == \
+        [label if label == "eGFR" else label[:1].upper() + label[1:] for label in labels]
+
+
+# --- revision 2: eGFR (only without a CrCl) and albumin (only with a calcium) ----------------
+
+EGFR_TITLE = "eGFR"  # a title keeps the lower-case e (not "EGFR", the receptor)
+EGFR_ACCEPTS = "  accepts: mL/min/1.73m2, e.g. 45 mL/min/1.73m2"
+ALBUMIN_ACCEPTS = "  accepts: g/L or g/dL, e.g. 35 g/L"
+
+
+def console(*args: str) -> Any:
+    """``mgassist ARGS`` through the console entry point, as pasted into a shell."""
+    import sys
+
+    from mgassist import _entry
+
+    code: Any = 0
+    with CliRunner().isolation() as (out, err, _):
+        saved, sys.argv = sys.argv, ["mgassist", *args]
+        try:
+            _entry.main()
+        except SystemExit as exc:
+            code = exc.code
+        finally:
+            sys.argv = saved
+            sys.stdout.flush()
+            sys.stderr.flush()
+        return int(code or 0), out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8")
+
+
+def test_egfr_is_asked_after_height_only_without_a_crcl(interview: Run) -> None:
+    result = interview(derived("0.6 mmol/L", "", "", "", "", egfr="52 mL/min/1.73m2"), "--json")
+    data = as_json(result)
+    assert questions_asked(result) == [
+        "Serum magnesium", "Creatinine clearance", "Serum creatinine", "Age", "Sex",
+        "Body weight", "Height", EGFR_TITLE, "Serum potassium", "Serum total calcium",
+        "Medications", "Conditions", "Symptoms", "Indication",
+        "Already taking a magnesium supplement"]
+    assert EGFR_ACCEPTS in said(result)
+    # nothing else known: the eGFR is the renal value (52: the 30-60 band)
+    assert (data["derived"]["crcl_method"], data["derived"]["crcl_ml_min"]) == ("egfr", 52)
+    assert data["status"] == "supplement-with-caution"
+    assert data["inputs"] == {"mg": "0.6 mmol/L", "egfr": "52 mL/min/1.73m2"}
+    with_crcl = interview(reported("0.6 mmol/L", "80 mL/min", ca="2.10 mmol/L",
+                                   albumin="35 g/L"), "--json")
+    assert EGFR_TITLE not in questions_asked(with_crcl)
+    assert EGFR_ACCEPTS not in said(with_crcl)
+
+
+def test_egfr_is_optional_and_skipped_with_enter(interview: Run) -> None:
+    result = interview(derived("0.6 mmol/L", "1.0 mg/dL", "50", "male", "80 kg"), "--json")
+    data = as_json(result)
+    assert questions_asked(result)[7] == EGFR_TITLE
+    assert "egfr" not in data["inputs"] and data["derived"]["egfr_ml_min_173"] is None
+    assert re.search(r"^ +8 +eGFR +-$", result.stderr, re.MULTILINE)
+
+
+def test_egfr_bound_is_accepted_in_the_interview(interview: Run) -> None:
+    result = interview(derived("0.6 mmol/L", "", "", "", "", egfr="\u2265 90 mL/min/1.73 m\u00b2"),
+                       "--json")
+    data = as_json(result)
+    assert (data["derived"]["egfr_comparator"], data["derived"]["egfr_ml_min_173"]) == (">=", 90)
+    assert data["inputs"]["egfr"] == "\u2265 90 mL/min/1.73 m\u00b2"
+    assert data["status"] == "supplement"
+
+
+@pytest.mark.parametrize(("bad", "problem"), [
+    ("60", "error: egfr: '60' has no unit; units are never guessed; accepted: mL/min/1.73m2 "
+           "(e.g. '45 mL/min/1.73m2')"),
+    ("60 mL/min", "error: egfr: '60 mL/min' unit 'mL/min' is a flow (volume/time), not a unit "
+                  "of eGFR (did you mean mL/min/1.73m2?); accepted: mL/min/1.73m2 (e.g. "
+                  "'45 mL/min/1.73m2')"),
+    (">250 mL/min/1.73m2", "error: egfr: '>250 mL/min/1.73m2' is outside the plausible range "
+                           "for eGFR; check the value and its unit; accepted: 1 mL/min/1.73m2 "
+                           "to 200 mL/min/1.73m2"),
+])
+def test_a_bad_egfr_is_explained_then_asked_again(interview: Run, bad: str,
+                                                  problem: str) -> None:
+    lines = derived("0.6 mmol/L", "", "", "", "", egfr="52 mL/min/1.73m2")
+    lines.insert(7, bad)
+    result = interview(lines, "--json")
+    assert as_json(result)["derived"]["egfr_ml_min_173"] == 52
+    assert [line for line in said(result) if line.startswith("error:")] == [problem]
+    assert questions_asked(result).count(EGFR_TITLE) == 1  # asked again, not re-titled
+
+
+def test_albumin_is_asked_right_after_calcium_only_with_a_calcium(interview: Run) -> None:
+    result = interview(reported("0.6 mmol/L", "80 mL/min", ca="2.10 mmol/L",
+                                albumin="3.5 g/dL"), "--json")
+    data = as_json(result)
+    assert questions_asked(result) == [
+        "Serum magnesium", "Creatinine clearance", "Age", "Serum potassium",
+        "Serum total calcium", "Serum albumin", "Medications", "Conditions", "Symptoms",
+        "Indication", "Already taking a magnesium supplement"]
+    assert ALBUMIN_ACCEPTS in said(result)
+    assert data["derived"]["albumin_g_l"] == pytest.approx(35.0)
+    # Payne, by hand: 2.10 mmol/L = 8.416 mg/dL; 8.416 - 3.5 + 4.0 = 8.916 mg/dL = 2.225 mmol/L
+    assert data["derived"]["ca_adjusted_mmol_l"] == pytest.approx(2.2248, abs=1e-3)
+    assert data["inputs"] == {"mg": "0.6 mmol/L", "ca": "2.10 mmol/L", "albumin": "3.5 g/dL",
+                              "crcl": "80 mL/min"}
+    without = interview(reported("0.6 mmol/L", "80 mL/min"), "--json")
+    assert "Serum albumin" not in questions_asked(without)
+    assert ALBUMIN_ACCEPTS not in said(without)
+    skipped = interview(reported("0.6 mmol/L", "80 mL/min", ca="2.10 mmol/L"), "--json")
+    assert "Serum albumin" in questions_asked(skipped)  # asked, and Enter skips it
+    assert "albumin" not in as_json(skipped)["inputs"]
+
+
+def test_a_bad_albumin_is_explained_then_asked_again(interview: Run) -> None:
+    lines = reported("0.6 mmol/L", "80 mL/min", ca="2.10 mmol/L", albumin="35 g/L")
+    lines.insert(lines.index("35 g/L"), "35")
+    lines.insert(lines.index("35 g/L"), "6.5 g/dL")
+    result = interview(lines, "--json")
+    assert as_json(result)["derived"]["albumin_g_l"] == 35
+    assert [line for line in said(result) if line.startswith("error:")] == [
+        "error: albumin: '35' has no unit; units are never guessed; accepted: g/L, g/dL "
+        "(e.g. '35 g/L')",
+        "error: albumin: '6.5 g/dL' is outside the plausible range for serum albumin; check "
+        "the value and its unit; accepted: 10 g/L to 60 g/L"]
+
+
+def test_question_mark_lists_units_and_range_of_egfr_and_albumin(interview: Run) -> None:
+    lines = derived("0.6 mmol/L", "", "", "", "", egfr="52 mL/min/1.73m2", ca="2.10 mmol/L",
+                    albumin="35 g/L")
+    lines.insert(lines.index("35 g/L"), "?")
+    lines.insert(lines.index("52 mL/min/1.73m2"), "?")
+    result = interview(lines, "--json")
+    assert as_json(result)["derived"]["albumin_g_l"] == 35
+    shown = said(result)
+    egfr_at = shown.index("  accepted: mL/min/1.73m2, e.g. 45 mL/min/1.73m2")
+    assert shown[egfr_at + 1] == "  plausible: 1 mL/min/1.73m2 to 200 mL/min/1.73m2"
+    albumin_at = shown.index("  accepted: g/L or g/dL, e.g. 35 g/L")
+    assert shown[albumin_at + 1] == "  plausible: 10 g/L to 60 g/L"
+    assert egfr_at < albumin_at
+
+
+def test_summary_and_command_show_egfr_and_albumin(interview: Run) -> None:
+    lines = derived("0.6 mmol/L", "", "", "", "", egfr=">60 mL/min/1.73m2", ca="2.10 mmol/L",
+                    albumin="3.5 g/dL")
+    result = interview(lines, "--json")
+    summary = result.stderr[result.stderr.index("Your answers"):]
+    assert re.search(r"^ +8 +eGFR +>60 mL/min/1\.73m2(  |$)", summary, re.MULTILINE), summary
+    assert re.search(r"^ +10 +serum total calcium +2\.10 mmol/L$", summary, re.MULTILINE)
+    assert re.search(r"^ +11 +serum albumin +3\.5 g/dL +-> 35\.0 g/L$", summary, re.MULTILINE)
+    assert re.search(r"^ +16 +already taking a magnesium supplement", summary, re.MULTILINE)
+    command = result.stderr.splitlines()[-1].strip()
+    words = shlex.split(command)
+    assert words == ["mgassist", "assess", "--mg", "0.6 mmol/L", "--ca", "2.10 mmol/L",
+                     "--albumin", "3.5 g/dL", "--egfr", ">60 mL/min/1.73m2", "--json"]
+    code, stdout, _ = console(*words[1:])
+    assert code == 0
+    assert stdout == result.stdout  # byte for byte, inputs included
+    data = as_json(result)
+    assert (data["derived"]["egfr_comparator"], data["derived"]["crcl_method"]) == (">", "egfr")
+
+
+def test_a_crcl_given_in_the_summary_drops_the_egfr_answer(interview: Run) -> None:
+    lines = derived("0.6 mmol/L", "", "", "", "", egfr="50 mL/min/1.73m2",
+                    confirm=("2", "80 mL/min", ""))
+    result = interview(lines, "--json")
+    data = as_json(result)
+    assert "egfr" not in data["inputs"] and data["derived"]["egfr_ml_min_173"] is None
+    assert (data["derived"]["crcl_method"], data["status"]) == ("reported", "supplement")
+    last = result.stderr[result.stderr.rindex("Your answers"):]
+    assert "eGFR" not in last and "--egfr" not in last
+
+
+def test_clearing_the_calcium_drops_the_albumin_answer(interview: Run) -> None:
+    lines = reported("0.6 mmol/L", "80 mL/min", ca="2.10 mmol/L", albumin="35 g/L",
+                     confirm=("5", "-", ""))
+    result = interview(lines, "--json")
+    data = as_json(result)
+    assert "ca" not in data["inputs"] and "albumin" not in data["inputs"]
+    assert data["derived"]["albumin_g_l"] is None
+    last = result.stderr[result.stderr.rindex("Your answers"):]
+    assert "serum albumin" not in last and "--albumin" not in last
+
+
+def test_egfr_question_is_titled_egfr_with_a_lower_case_e(interview: Run) -> None:
+    """Capitalizing the label gave "EGFR", which reads as the receptor of the egfr-antibody
+    medication class (cetuximab, panitumumab)."""
+    result = interview(derived("0.6 mmol/L", "", "", "", "", egfr="52 mL/min/1.73m2"), "--json")
+    assert "eGFR" in questions_asked(result) and "EGFR" not in result.stderr
+
+
+def test_summary_keeps_the_bound_of_an_egfr_as_used(interview: Run) -> None:
+    # was: '>60 mL/min/1.73m2 -> 60 mL/min/1.73m2' (the bound dropped from "as used")
+    result = interview(derived("0.6 mmol/L", "", "", "", "", egfr=">60 mL/min/1.73m2"), "--json")
+    assert re.search(r"^ +8 +eGFR +>60 mL/min/1\.73m2$", result.stderr, re.MULTILINE), \
+        result.stderr

@@ -49,8 +49,12 @@ def test_a_full_session_in_a_terminal_ends_with_the_report(tmp_path: Path) -> No
     answer(child, "Sex", "female")
     answer(child, "Body weight", "60 kg")
     answer(child, "Height", "165 cm")
+    # eGFR (asked without a CrCl), typed with the keyboard's ≥ and ²: echoed beside the
+    # Cockcroft-Gault estimate, which decides
+    answer(child, "accepts: mL/min/1.73m2", "\u2265 60 mL/min/1.73 m\u00b2")
     answer(child, "Serum potassium", "3.2 mmol/L")
-    answer(child, "Serum total calcium", "")
+    answer(child, "Serum total calcium", "2.30 mmol/L")
+    answer(child, "Serum albumin", "38 g/L")  # asked only because a calcium was given
     answer(child, "Medications", "furosemide, omeprazole")
     answer(child, "Conditions", "")
     answer(child, "Symptoms", "")
@@ -58,6 +62,8 @@ def test_a_full_session_in_a_terminal_ends_with_the_report(tmp_path: Path) -> No
     answer(child, "Already taking a magnesium supplement", "no")
     child.expect_exact("Your answers (as typed -> as used):")
     child.expect_exact("-> 0.617 mmol/L")
+    child.expect_exact("\u2265 60 mL/min/1.73 m\u00b2")
+    child.expect_exact("38 g/L")
     child.expect_exact("Enter to assess, or the number of an answer to change: ")
     child.sendline("")
     # 32.6 mL/min by Cockcroft-Gault (worked by hand in test_interview.py): 30-60 band.
@@ -65,6 +71,8 @@ def test_a_full_session_in_a_terminal_ends_with_the_report(tmp_path: Path) -> No
     child.expect_exact("correct-mg-before-k")
     child.expect_exact("Cockcroft-Gault: ideal weight")
     child.expect_exact("The same assessment in one command:")
+    child.expect_exact("--albumin '38 g/L' --creatinine '1.4 mg/dL' --egfr "
+                       "'\u2265 60 mL/min/1.73 m\u00b2'")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0, transcript.getvalue()
@@ -96,6 +104,9 @@ def test_tab_completes_a_drug_name(tmp_path: Path) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0, transcript.getvalue()
+    # with a CrCl and no calcium, neither eGFR nor albumin is asked
+    assert "mL/min/1.73m2" not in transcript.getvalue()
+    assert "Serum albumin" not in transcript.getvalue()
 
 
 @pytest.mark.parametrize(("key", "status", "message"), [

@@ -68,13 +68,16 @@ finally:
 sys.exit(code)
 """
 
+# Revision 2's inputs: a calcium with its albumin, and an eGFR given as a bound.
+REVISION_2 = ["--ca", "2.41 mmol/L", "--albumin", "41 g/L", "--egfr", ">63 mL/min/1.73m2"]
 PATIENT = ["assess", "--mg", "1.5 mg/dL", "--creatinine", "1.4 mg/dL", "--age", "72",
            "--sex", "female", "--weight", "60 kg", "--height", "165 cm", "--k", "3.2 mmol/L",
            "--med", "furosemide", "--med", "omeprazole",
-           "--indication", "documented-hypomagnesemia"]
-# A record whose every field is distinctive, so an echo of any of them is visible.
+           "--indication", "documented-hypomagnesemia", *REVISION_2]
+# A record whose every field is distinctive, so an echo of any of them is visible (and none is
+# part of an example the messages give: "45 mL/min" is in the eGFR example "45 mL/min/1.73m2").
 SECRET = "Zebediah-Quartermain-1931"
-RECORD = {"id": "ward7-bed3", "mg": "0.6 mmol/L", "crcl": "45 mL/min", "age": 67, "sex": "male",
+RECORD = {"id": "ward7-bed3", "mg": "0.6 mmol/L", "crcl": "43 mL/min", "age": 67, "sex": "male",
           "meds": ["furosemide"], "indication": "documented-hypomagnesemia"}
 
 
@@ -172,14 +175,22 @@ def test_with_the_cache_only_the_user_cache_folder_is_written(
 
 
 def test_the_cache_never_holds_a_patient(place: dict[str, Path]) -> None:
-    result = run(place, "assess", "--mg", "0.6 mmol/L", "--crcl", "45 mL/min",
+    from mgassist._rules_loader import bundled_rules_path
+
+    values = ["0.57 mmol/L", "43 mL/min", *REVISION_2[1::2]]
+    rules_text = "".join(path.read_text(encoding="utf-8")  # what the cache is compiled from
+                         for path in bundled_rules_path().glob("*.yaml"))
+    for value in values:  # else finding it in the cache would prove nothing
+        assert value not in rules_text, value
+    result = run(place, "assess", "--mg", values[0], "--crcl", values[1], *REVISION_2,
                  "--indication", "other", "--med", "furosemide", "--json")
     assert result.code == 0
     entries = [p for p in result.created if p.is_file()]
     assert entries, "the first run compiles the rules into the cache"
     for entry in entries:
         data = entry.read_bytes()
-        assert b"45 mL/min" not in data and b"0.6 mmol/L" not in data
+        for value in values:
+            assert value.encode() not in data, value
 
 
 def test_batch_writes_only_the_output_asked_for(place: dict[str, Path]) -> None:
@@ -265,11 +276,13 @@ def _echoes(text: str, record: dict[str, object]) -> list[str]:
     {"meds": ["furosemide", SECRET]},
     {"sex": SECRET, "crcl": "12 kg"},
     {SECRET: "x"},                          # an unknown key
+    # a bound with a bad unit, and bounds where none is accepted
+    {"egfr": f">63 {SECRET}", "albumin": "<41 g/L", "mg": "<0.6 mmol/L"},
 ])
 def test_a_batch_error_names_the_field_not_the_record(place: dict[str, Path],
                                                       broken: dict[str, object]) -> None:
     record = {**RECORD, "k": "3.17 mmol/L", "weight": "81.3 kg", "conditions": ["diabetes"],
-              **broken}
+              "ca": "2.41 mmol/L", "albumin": "41 g/L", "egfr": ">63 mL/min/1.73m2", **broken}
     (place["work"] / "in.jsonl").write_text(json.dumps(record) + "\n")
     result = run(place, "batch", "in.jsonl", cache=False)
     assert result.code == 1

@@ -207,6 +207,9 @@ def test_the_lower_of_reported_and_cockcroft_gault_decides(run: Json) -> None:
     pytest.param("10 mL/min", 10.0, "reported", id="reported-lower"),
     # reported 15: (15 - 11.8) / 11.8 = 27.1 % > 25 %: the lower, Cockcroft-Gault
     pytest.param("15 mL/min", 11.8, "cockcroft-gault", id="just-over-25-percent"),
+    # 11.8 x 1.25 = 14.75: exactly 25 %, not more (the 24 vs 19.2 vignette is the case that
+    # binary floats got wrong: 25.000000000000004 %)
+    pytest.param("14.75 mL/min", 14.75, "reported", id="exactly-25-percent"),
 ])
 def test_the_lower_value_only_when_they_differ_by_more_than_25_percent(
         run: Json, crcl: str, used: float, method: str) -> None:
@@ -477,6 +480,15 @@ def test_the_report_shows_maintain_in_words(rules: RuleSet,
                          crcl="80 mL/min"), rules, file=out, width=80, color=False)
     first = out.getvalue().splitlines()[1]
     assert "DECISION: MAINTAIN - continue the current magnesium dose" in first
+
+
+def test_the_report_keeps_the_bound_of_an_egfr(rules: RuleSet,
+                                               assess: Callable[..., Any]) -> None:
+    out = io.StringIO()
+    render_report(assess(mg="0.6 mmol/L", egfr="<60 mL/min/1.73m2"), rules, file=out,
+                  width=100, color=False)
+    (row,) = [line for line in out.getvalue().splitlines() if line.startswith("│ eGFR")]
+    assert "<60.0 mL/min/1.73m2" in row  # never "60.0": the value is below 60
 
 
 def test_rules_show_lists_the_maintain_step(cli: Callable[..., Any]) -> None:

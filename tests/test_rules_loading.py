@@ -600,8 +600,8 @@ for _name, _old, _new in [
         ("ideal_base", "male: 50 kg}", "male: 50 cm}"),
         ("ideal_per_inch", "ideal_per_inch: 2.3 kg", "ideal_per_inch: 2.3 cm"),
         ("ideal_from_height", "ideal_from_height: 60 in", "ideal_from_height: 60 kg"),
-        ("underweight_below", "underweight_below: 18.5 kg/m**2", "underweight_below: 18.5 kg"),
-        ("overweight_from", "overweight_from: 25 kg/m**2", "overweight_from: 25 kg/m")]:
+        ("underweight_below", "underweight_below: 18.5 kg/m2", "underweight_below: 18.5 kg"),
+        ("overweight_from", "overweight_from: 25 kg/m2", "overweight_from: 25 kg/m")]:
     LOCATED[f"cockcroft_gault {_name}"] = (
         lambda f, old=_old, new=_new: ("thresholds.yaml", edit(f, "thresholds.yaml", old, new)),
         (f"cockcroft_gault.{_name}:",))

@@ -301,9 +301,12 @@ def _renal(patient: Patient, rules: RuleSet) -> Renal:
     if reported is not None:
         discrepancy = None
         if estimate is not None:
-            smaller = min(estimate.ml_min, reported.canonical)
+            # in decimals, as both values are printed: 24 and 19.2 differ by exactly 25 %,
+            # which binary floats would make 25.000000000000004 % (more than 25 %)
+            derived, given = Decimal(repr(estimate.ml_min)), Decimal(repr(reported.canonical))
+            smaller = min(derived, given)
             if smaller > 0:
-                discrepancy = abs(estimate.ml_min - reported.canonical) / smaller * 100
+                discrepancy = float(abs(derived - given) / smaller * 100)
         differs = discrepancy is not None and compare(
             NumberFact(discrepancy, ""), "above", params.discrepancy) is True
         if differs and cg is not None and cg.canonical < reported.canonical:

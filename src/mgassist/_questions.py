@@ -225,9 +225,10 @@ def _used(field: str, patient: Patient, rules: RuleSet) -> str:
     rule = rules.quantities.get(field)
     if isinstance(value, Measured) and rule is not None:
         # Only a conversion is worth showing; the same unit again would just be noise.
+        bound = value.bound or ""  # an eGFR of ">60" is used as ">60", never as 60
         if value.unit == value.canonical_unit:
-            return f"{value.number} {rule.shown_as or value.unit}"
-        return rule.as_used(value.canonical)
+            return f"{bound}{value.number} {rule.shown_as or value.unit}"
+        return bound + rule.as_used(value.canonical)
     if isinstance(value, tuple):
         return ", ".join(str(item) for item in value)
     return str(value if not isinstance(value, Enum) else value.value)

@@ -186,7 +186,8 @@ def _inputs(assessment: Assessment, rules: RuleSet, numbers: dict[str, int]) -> 
         rule = rules.quantities.get(name)
         shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
         number = used.get(name)
-        as_used = rule.as_used(number) if rule is not None and number is not None else ""
+        bound = (derived.egfr_comparator or "") if name == "egfr" else ""
+        as_used = bound + rule.as_used(number) if rule is not None and number is not None else ""
         table.add_row(field_label(name, rules), shown, as_used)
     if derived.ca_adjusted_mmol_l is not None:
         table.add_row("adjusted calcium", "-", f"{derived.ca_adjusted_mmol_l:.2f} mmol/L "
