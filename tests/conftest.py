@@ -67,6 +67,28 @@ def cli_json(cli: Callable[..., Any]) -> Callable[..., dict[str, Any]]:
     return run
 
 
+def run_console(args: list[str], stdin: bytes | None = None) -> tuple[int, str, str]:
+    """``mgassist ARGS`` through the console entry point (the quick path or typer's run_app),
+    as pasted into a shell: (exit code, stdout, stderr)."""
+    import sys
+
+    from mgassist import _entry
+
+    code: Any = 0
+    with CliRunner().isolation(input=stdin) as (out, err, _):
+        saved, sys.argv = sys.argv, ["mgassist", *args]
+        try:
+            _entry.main()
+        except SystemExit as exc:
+            code = exc.code
+        finally:
+            sys.argv = saved
+            sys.stdout.flush()
+            sys.stderr.flush()
+        return (int(code or 0), out.getvalue().decode("utf-8", "replace"),
+                err.getvalue().decode("utf-8", "replace"))
+
+
 def finding_ids(assessment: Assessment | dict[str, Any]) -> set[str]:
     """The ids of the findings of an assessment (model or JSON)."""
     if isinstance(assessment, dict):

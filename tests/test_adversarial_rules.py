@@ -336,7 +336,7 @@ def predicate_chain(folder: Path) -> Fault:
 # Deep nesting -------------------------------------------------------------------------------
 
 def deep_brackets(folder: Path) -> Fault:
-    line = replace_line(folder, "findings.yaml", "when: {is: high-mg}",
+    line = replace_line(folder, "findings.yaml", "when: {is: severe-hypokalemia}",
                         "    when: " + "[" * 100_000)
     return fault("findings.yaml", line, "nested", str(MAX_DEPTH))
 
@@ -367,7 +367,7 @@ def deep_block_not_condition(folder: Path) -> Fault:
     mapping is nested deeper than MAX_DEPTH. The `when` mapping of a finding is at depth 3
     (file, findings, finding, when), each `not:` one deeper."""
     lines = lines_of(folder, "findings.yaml")
-    i = index_of(lines, "when: {is: high-mg}")
+    i = index_of(lines, "when: {is: severe-hypokalemia}")
     chain = [" " * (6 + 2 * k) + "not:\n" for k in range(200)]
     chain.append(" " * (6 + 2 * 200) + "mg: {above: mg-uln}\n")
     lines[i:i + 1] = ["    when:\n", *chain]

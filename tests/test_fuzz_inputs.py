@@ -40,6 +40,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from conftest import run_console
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -551,22 +552,7 @@ def invoke(args: list[str], stdin: bytes | None = None) -> Run:
 
 def invoke_entry(args: list[str], stdin: bytes | None = None) -> Run:
     """``mgassist ARGS`` through the console entry point (the quick path or typer's run_app)."""
-    from mgassist import _entry
-
-    code: Any = 0
-    with RUNNER.isolation(input=stdin) as (out, err, _):
-        saved = sys.argv
-        sys.argv = ["mgassist", *args]
-        try:
-            _entry.main()
-        except SystemExit as exc:
-            code = exc.code
-        finally:
-            sys.argv = saved
-            sys.stdout.flush()
-            sys.stderr.flush()
-        run = Run(int(code or 0), out.getvalue().decode("utf-8", "replace"),
-                  err.getvalue().decode("utf-8", "replace"))
+    run = Run(*run_console(args, stdin))
     assert "Traceback" not in run.stdout and "Traceback" not in run.stderr, run
     return run
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_console
 
 from mgassist import InputErrors, RuleSet, parse_patient
 
@@ -477,27 +478,8 @@ def test_broken_rules_given_to_assess_exit_2_with_file_and_line(
 class Console:
     """``mgassist ARGS`` through the console entry point: exit code, stdout and stderr."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self._patch = monkeypatch
-
     def __call__(self, *args: str) -> Any:
-        from typer.testing import CliRunner
-
-        from mgassist import _entry
-
-        code: Any = 0
-        with CliRunner().isolation() as (out, err, _):
-            self._patch.setattr(sys, "argv", ["mgassist", *args])
-            try:
-                _entry.main()
-            except SystemExit as exc:
-                code = exc.code
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-            result = _Result(int(code or 0), out.getvalue().decode("utf-8"),
-                             err.getvalue().decode("utf-8"))
-        return result
+        return _Result(*run_console(list(args)))
 
 
 class _Result:
@@ -508,7 +490,7 @@ class _Result:
 @pytest.fixture
 def console(monkeypatch: pytest.MonkeyPatch) -> Console:
     monkeypatch.setenv("MGASSIST_NO_CACHE", "1")  # the bundled rules patched in above
-    return Console(monkeypatch)
+    return Console()
 
 
 def assessed(console: Console, *args: str) -> dict[str, Any]:

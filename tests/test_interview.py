@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_console
 from typer.testing import CliRunner
 
 from mgassist import RuleSet
@@ -480,22 +480,7 @@ ALBUMIN_ACCEPTS = "  accepts: g/L or g/dL, e.g. 35 g/L"
 
 def console(*args: str) -> Any:
     """``mgassist ARGS`` through the console entry point, as pasted into a shell."""
-    import sys
-
-    from mgassist import _entry
-
-    code: Any = 0
-    with CliRunner().isolation() as (out, err, _):
-        saved, sys.argv = sys.argv, ["mgassist", *args]
-        try:
-            _entry.main()
-        except SystemExit as exc:
-            code = exc.code
-        finally:
-            sys.argv = saved
-            sys.stdout.flush()
-            sys.stderr.flush()
-        return int(code or 0), out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8")
+    return run_console(list(args))
 
 
 def test_egfr_is_asked_after_height_only_without_a_crcl(interview: Run) -> None:
