@@ -388,9 +388,9 @@ def test_one_budget_spans_the_files_of_a_rule_set(tmp_path: Path) -> None:
 
 
 def test_the_default_budget_is_a_whole_rule_set(tmp_path: Path) -> None:
-    big = "".join(f"k{i}: {i}\n" for i in range(MAX_NODES // 2))  # 1 + 2 x 5,000 nodes
+    big = "".join(f"k{i}: {i}\n" for i in range(MAX_NODES // 2))  # 1 + 2 x 10,000 nodes
     with pytest.raises(RulesErrors) as caught:
         read_yaml(write(tmp_path, big), display="shown.yaml")
-    # the mapping and 4,999 lines hold 9,999 nodes; the key on line 5,000 is the 10,000th and
-    # its value the 10,001st
+    # the mapping and 9,999 lines hold 19,999 nodes; the key on line 10,000 is the 20,000th
+    # and its value the 20,001st
     assert [(e.line, e.message) for e in caught.value.errors] == [(MAX_NODES // 2, NODE_LIMIT)]
