@@ -190,7 +190,7 @@ def test_invalid_answer_gets_the_assess_message_and_is_asked_again(
     (1, "80 mg/dL", "unit 'mg/dL' is a mass concentration, not a unit of creatinine clearance"),
     (2, "abc", "age: 'abc' does not start with a number"),
     (3, "12 mmol/L", "k: '12 mmol/L' is outside the plausible range for serum potassium"),
-    (5, "frusemidee", "is not a known med (did you mean 'frusemide'?)"),
+    (5, "frusemidee", "is not a known medication (did you mean 'frusemide'?)"),
     (8, "cramp-ish", "indication: 'cramp-ish' is not a known indication"),
     (9, "maybe", "takes_magnesium: 'maybe' is not an answer; accepted: yes or no"),
 ])

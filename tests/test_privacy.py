@@ -273,7 +273,7 @@ def _echoes(text: str, record: dict[str, object]) -> list[str]:
 @pytest.mark.parametrize("broken", [
     {"mg": f"0.6 {SECRET}"},                # a bad unit: the field's own value may be named
     {"age": SECRET},
-    {"meds": ["furosemide", SECRET]},
+    {"meds": ["furosemide", "furosemid"]},  # a misspelling (any other name is accepted)
     {"sex": SECRET, "crcl": "12 kg"},
     {SECRET: "x"},                          # an unknown key
     # a bound with a bad unit, and bounds where none is accepted

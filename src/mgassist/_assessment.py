@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import orjson
 
-from ._contract import CrclMethod, DoseBasis, Severity, Status, WeightBasis
+from ._contract import CrclMethod, DoseBasis, MedClass, Severity, Status, WeightBasis
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -116,7 +116,8 @@ class Derived:
     (reported, cockcroft-gault or egfr); the other estimates stay beside it
     (``crcl_reported_ml_min``, ``crcl_cg_ml_min`` - also ``crcl_cockcroft_gault_ml_min`` as in
     schema 1.0 - and ``egfr_ml_min_173``). A ``..._comparator`` is set when the lab gave a
-    bound (eGFR ``>60``): the value is then that bound's edge.
+    bound (eGFR ``>60``): the value is then that bound's edge. ``med_classes`` are the classes
+    the medication names were read as; ``meds_not_recognised`` the names that map to none.
     """
 
     __pydantic_config__ = _SCHEMA_CONFIG
@@ -144,6 +145,8 @@ class Derived:
     albumin_g_l: float | None = None
     ca_adjusted_mmol_l: float | None = None
     current_dose_mmol_day: float | None = None
+    med_classes: list[MedClass] = field(default_factory=list)
+    meds_not_recognised: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 

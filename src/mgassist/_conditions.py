@@ -42,7 +42,7 @@ __all__ = [
 
 Op = Literal["below", "at_or_below", "above", "at_or_above"]
 _OPS: tuple[Op, ...] = ("below", "at_or_below", "above", "at_or_above")
-LIST_FACTS = ("meds", "conditions", "symptoms", "risk_factors")
+LIST_FACTS = ("meds", "conditions", "symptoms", "risk_factors", "meds_not_recognised")
 SINGLE_FACTS = ("indication", "sex", "status", "crcl_method")
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "DoseBasis",
     "Indication",
     "MedClass",
+    "MedRole",
     "Severity",
     "Sex",
     "Status",
@@ -99,6 +100,25 @@ class MedClass(StrEnum):
     TETRACYCLINE = "tetracycline"
     FLUOROQUINOLONE = "fluoroquinolone"
     BISPHOSPHONATE = "bisphosphonate"
+    PLATINUM_CHEMOTHERAPY = "platinum-chemotherapy"
+    EGFR_ANTIBODY = "egfr-antibody"
+    AMPHOTERICIN = "amphotericin"
+    FOSCARNET = "foscarnet"
+    PENTAMIDINE = "pentamidine"
+    DIGOXIN = "digoxin"
+    MAGNESIUM_CONTAINING = "magnesium-containing"
+    INTEGRASE_INHIBITOR = "integrase-inhibitor"
+    ELTROMBOPAG = "eltrombopag"
+    IRON = "iron"
+
+
+class MedRole(StrEnum):
+    """Why a medication class matters to magnesium (each class of the vocabulary has one)."""
+
+    RISK_FACTOR = "risk-factor"
+    INTERACTION = "interaction"
+    MAGNESIUM_SOURCE = "magnesium-source"
+    DIGOXIN = "digoxin"
 
 
 class Condition(StrEnum):

@@ -84,7 +84,7 @@ def evaluate_patient(patient: Patient, rules: RuleSet, *,
         outcome = _outcome(rules, numbers, lists, singles, cg_cited)
     else:
         outcome = cache.outcome(numbers, lists, singles, cg_cited)
-    texts = _Texts(rules, numbers, renal, outcome.risk_labels)
+    texts = _Texts(rules, numbers, renal, outcome.risk_labels, patient.meds_not_recognised)
     findings = [Finding(id=f.id, severity=f.severity, message=texts.render(f.message, f.matched),
                         details=[texts.render(text, matched) for text, matched in f.details],
                         citations=list(f.citations))
@@ -115,6 +115,7 @@ def patient_facts(patient: Patient, rules: RuleSet) -> tuple[
     renal = _renal(patient, rules)
     lists = {
         "meds": frozenset(m.value for m in patient.meds),
+        "meds_not_recognised": frozenset(patient.meds_not_recognised),
         "conditions": frozenset(c.value for c in patient.conditions),
         "symptoms": frozenset(s.value for s in patient.symptoms),
     }
@@ -393,7 +394,7 @@ class _Texts:
     """Fills the placeholders of rule texts for one patient."""
 
     def __init__(self, rules: RuleSet, numbers: Mapping[str, NumberFact], renal: Renal,
-                 risk_labels: Sequence[str]) -> None:
+                 risk_labels: Sequence[str], not_recognised: Sequence[str]) -> None:
         self.rules = rules
         self.numbers = numbers
         self.values = {name: fact.text for name, fact in numbers.items()}
@@ -404,6 +405,7 @@ class _Texts:
         if renal.method is not None:
             self.values["crcl_source"] = _SOURCE_WORDS[renal.method]
         self.values["risk_factors"] = "; ".join(risk_labels)
+        self.values["meds_not_recognised"] = ", ".join(not_recognised)
 
     def render(self, text: str, matched: Sequence[str]) -> str:
         labels = [self.rules.vocabulary.label_of(item) for item in dict.fromkeys(matched)]
@@ -441,6 +443,13 @@ def _derived(patient: Patient, renal: Renal, numbers: Mapping[str, NumberFact]) 
                      f"{', '.join(renal.missing) or 'adult age'}), or an eGFR")
     if patient.ca is not None and patient.albumin is None:
         notes.append("calcium not adjusted for albumin (no albumin given): total calcium used")
+    dose = patient.current_dose
+    if dose is not None and dose.salt is not None:
+        notes.append(f"current dose {dose.entered}: {dose.canonical:.1f} mmol/day of elemental "
+                     "magnesium, through the salt's formula mass")
+    elif dose is not None and dose.unit != dose.canonical_unit:
+        notes.append(f"current dose {dose.entered} read as elemental magnesium "
+                     f"({dose.canonical:.1f} mmol/day)")
     adjusted = numbers.get("ca_adjusted")
     cg = None if estimate is None else estimate.ml_min
     return Derived(
@@ -468,6 +477,8 @@ def _derived(patient: Patient, renal: Renal, numbers: Mapping[str, NumberFact]) 
         albumin_g_l=canonical(patient.albumin),
         ca_adjusted_mmol_l=None if adjusted is None else round(adjusted.canonical, 4),
         current_dose_mmol_day=canonical(patient.current_dose),
+        med_classes=list(patient.meds),
+        meds_not_recognised=list(patient.meds_not_recognised),
         notes=notes,
     )
 

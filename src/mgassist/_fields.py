@@ -58,7 +58,8 @@ FIELDS: tuple[FieldSpec, ...] = (
               label="sex"),
     FieldSpec("weight", "quantity", "body weight with its unit"),
     FieldSpec("height", "quantity", "height with its unit"),
-    FieldSpec("meds", "list", "medication: class id or drug name (repeatable)",
+    FieldSpec("meds", "list", "medication as written: a class id, a generic or brand name, or "
+              "any other (listed as not recognised); repeatable",
               vocabulary="meds", singular="med", label="medications"),
     FieldSpec("conditions", "list", "condition id (repeatable)", vocabulary="conditions",
               singular="condition", label="conditions"),
@@ -66,7 +67,8 @@ FIELDS: tuple[FieldSpec, ...] = (
               singular="symptom", label="symptoms"),
     FieldSpec("indication", "choice", "why supplementation is being considered",
               vocabulary="indications", label="indication"),
-    FieldSpec("current_dose", "quantity", "elemental magnesium already taken per day"),
+    FieldSpec("current_dose", "quantity", "magnesium already taken per day: elemental "
+              "(mmol/day, mg/day) or a salt's mass ('400 mg/day magnesium oxide')"),
     FieldSpec("days_on_dose", "number", "days on that dose"),
     FieldSpec("crcl_weight", "choice", "weight Cockcroft-Gault uses",
               choices=("auto", "actual", "ideal", "adjusted"),

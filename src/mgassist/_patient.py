@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,7 +21,8 @@ from ._conditions import Bound
 from ._contract import Condition, Indication, MedClass, Sex, Symptom, WeightBasis
 from ._errors import InputError, InputErrors
 from ._fields import FIELDS, FieldSpec
-from ._ruleset import QuantityRule, RuleSet, normalize_term
+from ._medications import read_medication
+from ._ruleset import QuantityRule, RuleSet, Salt, normalize_term
 from ._units import UnitProblem, convert, dimension_words, parse_amount, quantity
 
 __all__ = ["Measured", "Patient", "parse_patient", "split_items"]
@@ -38,12 +40,14 @@ class Measured:
     canonical: float
     canonical_unit: str
     bound: Bound | None = None
+    salt: str | None = None
 
     @property
     def entered(self) -> str:
         """The value as entered, with the accepted unit's spelling (``1.5 mg/dL``, ``>60
-        mL/min/1.73m2``)."""
-        return f"{self.bound or ''}{self.number} {self.unit}"
+        mL/min/1.73m2``, ``400 mg/day magnesium oxide``: a salt given by name)."""
+        named = f" {self.salt}" if self.salt else ""
+        return f"{self.bound or ''}{self.number} {self.unit}{named}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +67,7 @@ class Patient:
     weight: Measured | None = None
     height: Measured | None = None
     meds: tuple[MedClass, ...] = ()
+    meds_not_recognised: tuple[str, ...] = ()
     conditions: tuple[Condition, ...] = ()
     symptoms: tuple[Symptom, ...] = ()
     indication: Indication | None = None
@@ -127,6 +132,8 @@ def parse_patient(raw: Mapping[str, Any], rules: RuleSet, *,
                 memo[memo_key] = result
         if isinstance(result, InputError):
             errors.append(result)
+        elif spec.name == "meds":
+            values["meds"], values["meds_not_recognised"] = result
         else:
             values[spec.name] = result
     basis = values.get("crcl_weight", WeightBasis.AUTO)
@@ -154,9 +161,14 @@ def _parse_field(spec: FieldSpec, value: Any, rules: RuleSet) -> Any:
         if isinstance(value, bool) or not isinstance(value, str | int) or \
                 (isinstance(value, int) and abs(value) >= _TOO_LARGE):
             raise InputError("id", _show(value), "must be a string or an integer")
+        _printable("id", value, "printable text")
         return str(value)
+    if spec.name == "current_dose":  # elemental, or a daily amount of a named salt
+        return measure(spec.name, value, rules.quantities[spec.name], salts=rules)
     if spec.kind in ("quantity", "number"):
         return measure(spec.name, value, rules.quantities[spec.name])
+    if spec.name == "meds":
+        return _medications(value, rules)
     if spec.kind == "list":
         assert spec.vocabulary is not None
         items = [_term(spec, item, rules) for item in _as_list(value)]
@@ -173,8 +185,13 @@ def _parse_field(spec: FieldSpec, value: Any, rules: RuleSet) -> Any:
     raise InputError(spec.name, _show(value), "is not accepted", ", ".join(spec.choices))
 
 
-def measure(field: str, value: Any, rule: QuantityRule) -> Measured:
-    """Read one quantity (text, ``{"value", "unit"}`` or, for plain numbers, a number)."""
+def measure(field: str, value: Any, rule: QuantityRule, *,
+            salts: RuleSet | None = None) -> Measured:
+    """Read one quantity (text, ``{"value", "unit"}`` or, for plain numbers, a number).
+
+    ``salts``: the rules whose salt table this quantity may name after its unit (a current
+    dose of ``400 mg/day magnesium oxide``), converted to elemental magnesium through the
+    salt's formula mass."""
     table = rule.table
     accepted = ", ".join(table.units) + f" (e.g. {rule.example!r})"
     if isinstance(value, Mapping):
@@ -199,6 +216,7 @@ def measure(field: str, value: Any, rule: QuantityRule) -> Measured:
         amount = parse_amount(text)
     except UnitProblem as exc:
         raise InputError(field, _show(value), str(exc), accepted) from None
+    salt: Salt | None = None
     if amount.unit_text == "":
         if not table.plain_number:
             raise InputError(field, _show(value), "has no unit; units are never guessed",
@@ -206,13 +224,16 @@ def measure(field: str, value: Any, rule: QuantityRule) -> Measured:
         unit = table.canonical
     else:
         found = table.lookup(amount.unit_text)
+        if found is None and salts is not None:
+            found, salt = _salt_unit(field, value, amount.unit_text, rule, salts)
         if found is None:
             raise InputError(field, _show(value), _unit_problem(amount.unit_text, rule),
-                             accepted)
+                             accepted + _salt_hint(salts))
         unit = found
     entered = amount.number.copy_abs() if amount.number.is_zero() else amount.number  # no -0
     number = float(entered)
-    canonical = number * table.factors[unit]
+    canonical = number * table.factors[unit] if salt is None else \
+        number * salt.elemental_mmol_per_mg  # mg/day of the salt -> elemental mmol/day
     if not math.isfinite(canonical):
         raise InputError(field, _show(value), "is not a finite number", accepted)
     if entered < 0 or (number == 0 and rule.minimum > 0):
@@ -223,7 +244,84 @@ def measure(field: str, value: Any, rule: QuantityRule) -> Measured:
         raise InputError(field, _show(value), f"is outside the plausible range for "
                          f"{rule.label}; check the value and its unit", _range(rule))
     return Measured(number=entered, unit=unit, canonical=canonical,
-                    canonical_unit=table.canonical, bound=bound)
+                    canonical_unit=table.canonical, bound=bound,
+                    salt=None if salt is None else salt.label)
+
+
+def _salt_unit(field: str, value: Any, unit_text: str, rule: QuantityRule,
+               rules: RuleSet) -> tuple[str | None, Salt | None]:
+    """``mg/day magnesium oxide``: the unit and the named salt (a mass unit only: an amount in
+    mmol/day is elemental already), or (None, None) when the text names no salt."""
+    unit_word, _, rest = unit_text.strip().partition(" ")
+    unit = rule.table.lookup(unit_word)
+    name = normalize_term(rest)
+    if unit is None or not name:
+        return None, None
+    if name in _ELEMENTAL:  # "300 mg/day elemental": said outright
+        return unit, None
+    accepted = "elemental magnesium in mmol/day or mg/day" + _salt_hint(rules)
+    why = rules.unconvertible.get(name)
+    if why is not None:
+        raise InputError(field, _show(value), f"names {rest.strip()!r}, whose mass cannot be "
+                         f"converted to magnesium: {why}", accepted)
+    salt = next((s for s in rules.salts.values() if name in s.names), None)
+    if salt is None:
+        raise InputError(field, _show(value), f"names {rest.strip()!r}, which is not a salt "
+                         "mgassist knows the formula mass of", accepted)
+    if unit != "mg/day":
+        raise InputError(field, _show(value), f"gives {rest.strip()} in {unit}; give a salt as "
+                         "its mass in mg/day (an amount in mmol/day is elemental already)",
+                         accepted)
+    return unit, salt
+
+
+_ELEMENTAL = frozenset({"elemental", "elemental-magnesium", "elemental-mg", "of-magnesium",
+                        "magnesium"})
+
+
+def _salt_hint(rules: RuleSet | None) -> str:
+    if rules is None or not rules.salts:
+        return ""
+    names = ", ".join(s.names[0].replace("-", " ") for s in rules.salts.values() if s.names)
+    return f"; or a salt's daily mass, e.g. '400 mg/day magnesium oxide' (salts: {names})"
+
+
+def _medications(value: Any, rules: RuleSet) -> tuple[tuple[MedClass, ...], tuple[str, ...]]:
+    """The classes of the medications named, and the names that map to none (accepted and
+    reported, unless they nearly spell a known name: a typo is refused, never dropped)."""
+    classes: list[MedClass] = []
+    unknown: list[str] = []
+    for item in _as_list(value):
+        if not isinstance(item, str) or not item.strip():
+            raise InputError("meds", _show(item), "must be a non-empty name", _MEDS_ACCEPTED)
+        _printable("meds", item, _MEDS_ACCEPTED)
+        if len(item) > _LONGEST_MED:
+            raise InputError("meds", _show(item), f"is {len(item):,} characters long: one "
+                             f"medication name is at most {_LONGEST_MED}", _MEDS_ACCEPTED)
+        found = read_medication(item, rules.vocabulary.medications)
+        if found.classes:
+            classes += [MedClass(c) for c in found.classes]
+        elif found.near_miss is not None:
+            raise InputError("meds", _show(item), f"is not a known medication (did you mean "
+                             f"{found.near_miss!r}?); a misspelt name would silently drop its "
+                             "effect on magnesium", _MEDS_ACCEPTED)
+        else:
+            unknown.append(" ".join(item.split()))
+    return tuple(dict.fromkeys(classes)), tuple(dict.fromkeys(unknown))
+
+
+_LONGEST_MED = 200  # characters: a name with its strength, form and directions fits
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # not tab or line breaks
+
+
+def _printable(field: str, value: Any, accepted: str) -> None:
+    """Free text is echoed in reports: a control character (a terminal escape) is refused."""
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise InputError(field, _show(value), "contains a control character", accepted)
+
+
+_MEDS_ACCEPTED = ("a class id, or a generic or brand name that maps to one (see `mgassist vocab "
+                  "meds`); any other medication is accepted and listed as not recognised")
 
 
 _BOUNDS: dict[str, Bound] = {">=": ">=", "<=": "<=", "≥": ">=", "≤": "<=", ">": ">", "<": "<"}

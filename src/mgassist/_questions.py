@@ -131,7 +131,8 @@ _NOTES = {
     "egfr": "Optional: used only when creatinine clearance cannot be estimated; a bound "
             "as the lab prints it (>N) is accepted.",
     "albumin": "Optional: with albumin, calcium is adjusted for it (Payne).",
-    "current_dose": "As elemental magnesium, not the mass of the salt.",
+    "current_dose": "As elemental magnesium (mmol/day, or mg/day: read as elemental), or as "
+                    "a salt's daily mass with its name, e.g. 400 mg/day magnesium oxide.",
 }
 _MG_REQUIRED = "every decision depends on it"
 _IF_UNKNOWN = (f", or {UNKNOWN!r} if no result is available yet (mgassist will then say "
@@ -163,9 +164,11 @@ def _question(name: str, when: When, rules: RuleSet) -> Question:
         names = tuple(sorted({*ids, *(k for k in rules.vocabulary.lookup[spec.vocabulary]
                                       if " " not in k)}))
         if spec.kind == "list":
-            what = "class ids or drug names" if name == "meds" else "ids"
+            what = "the medication list as written (generic or brand names)" \
+                if name == "meds" else "ids"
             accepts = f"{what}, several at once separated by commas; ? lists them"
-            note = note or "Enter for none."
+            note = note or ("Enter for none. Names mgassist does not know are kept and listed "
+                            "as not recognised." if name == "meds" else "Enter for none.")
         else:
             accepts = "one id; ? lists them"
         return Question(name, label, accepts, when, required, note, names)
@@ -188,13 +191,23 @@ def listing(question: Question, rules: RuleSet) -> tuple[str, ...]:
     return vocabulary_lines(rules, spec.vocabulary)
 
 
+_ROLE_SHOWN = {"risk-factor": "causes magnesium loss", "interaction": "separate from magnesium",
+               "magnesium-source": "contains magnesium",
+               "digoxin": "toxicity worse with low magnesium"}
+
+
 def vocabulary_lines(rules: RuleSet, kind: str) -> tuple[str, ...]:
     """One line per id of a vocabulary: the id, its label and the other names it accepts."""
     lines = []
     for item, label in rules.vocabulary.labels[kind].items():
         others = rules.vocabulary.synonyms(kind, item)
         also = f"  (also: {', '.join(others)})" if others else ""
-        lines.append(f"{item:28} {label}{also}")
+        role = rules.vocabulary.roles.get(item) if kind == "meds" else None
+        what = f" [{_ROLE_SHOWN[role.value]}]" if role is not None else ""
+        lines.append(f"{item:28} {label}{what}{also}")
+    if kind == "meds":
+        lines.append("Any other medication is accepted and listed as not recognised; a name "
+                     "close to one above is refused as a likely misspelling.")
     return tuple(lines)
 
 
@@ -229,6 +242,11 @@ def _used(field: str, patient: Patient, rules: RuleSet) -> str:
         if value.unit == value.canonical_unit:
             return f"{bound}{value.number} {rule.shown_as or value.unit}"
         return bound + rule.as_used(value.canonical)
+    if field == "meds":  # the classes used, and the names mgassist does not know
+        used = [item.value for item in patient.meds]
+        if patient.meds_not_recognised:
+            used.append("not recognised: " + ", ".join(patient.meds_not_recognised))
+        return "; ".join(used) if used else "none"
     if isinstance(value, tuple):
         return ", ".join(str(item) for item in value)
     return str(value if not isinstance(value, Enum) else value.value)

@@ -169,12 +169,13 @@ def _monitoring(assessment: Assessment, numbers: dict[str, int]) -> Any:
 
 def _inputs(assessment: Assessment, rules: RuleSet, numbers: dict[str, int]) -> Any:
     from rich.table import Table
+    from rich.text import Text  # what was typed is shown as typed, never read as markup
 
     derived = assessment.derived
     table = Table(title="Inputs as used", title_justify="left", expand=True, title_style="bold")
-    table.add_column("Field", no_wrap=True)
-    table.add_column("As entered")
-    table.add_column("As used", ratio=1)
+    table.add_column("Field", width=17)
+    table.add_column("As entered", ratio=3)
+    table.add_column("As used", ratio=5)
     used = {"mg": derived.mg_mmol_l, "k": derived.k_mmol_l, "ca": derived.ca_mmol_l,
             "albumin": derived.albumin_g_l, "creatinine": derived.creatinine_mg_dl,
             "egfr": derived.egfr_ml_min_173, "age": derived.age_years,
@@ -188,7 +189,9 @@ def _inputs(assessment: Assessment, rules: RuleSet, numbers: dict[str, int]) -> 
         number = used.get(name)
         bound = (derived.egfr_comparator or "") if name == "egfr" else ""
         as_used = bound + rule.as_used(number) if rule is not None and number is not None else ""
-        table.add_row(field_label(name, rules), shown, as_used)
+        if name == "meds":
+            as_used = _meds_as_used(derived, rules)
+        table.add_row(field_label(name, rules), Text(shown), Text(as_used))
     if derived.ca_adjusted_mmol_l is not None:
         table.add_row("adjusted calcium", "-", f"{derived.ca_adjusted_mmol_l:.2f} mmol/L "
                       f"(for albumin {derived.albumin_g_l:g} g/L)")
@@ -200,15 +203,23 @@ def _inputs(assessment: Assessment, rules: RuleSet, numbers: dict[str, int]) -> 
         else:
             how = "eGFR, in place of creatinine clearance" if method == "egfr" else "reported"
         bound = derived.crcl_comparator or ""
-        table.add_row("renal function used", str(assessment.inputs.get("crcl", "-")),
+        table.add_row("renal function used", Text(str(assessment.inputs.get("crcl", "-"))),
                       f"{bound}{derived.crcl_ml_min:g} mL/min ({how})")
     if method != "cockcroft-gault" and derived.crcl_cockcroft_gault_ml_min is not None:
         table.add_row("Cockcroft-Gault", "-",
                       f"{derived.crcl_cockcroft_gault_ml_min:g} mL/min, for comparison"
                       + _cg_basis(assessment, numbers, cg_cite))
     for note in derived.notes:
-        table.add_row("note", "", note)
+        table.add_row("note", "", Text(note))
     return table
+
+
+def _meds_as_used(derived: Any, rules: RuleSet) -> str:
+    """The classes read from the medication names, then the names not recognised."""
+    parts = [rules.vocabulary.label("meds", c) for c in derived.med_classes]
+    if derived.meds_not_recognised:
+        parts.append("not recognised: " + ", ".join(derived.meds_not_recognised))
+    return "; ".join(parts)
 
 
 def _cg_basis(assessment: Assessment, numbers: dict[str, int],

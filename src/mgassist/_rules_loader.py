@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from ._conditions import Condition, ConditionParser, Threshold
 from ._contract import VOCABULARIES, CrclMethod, DoseBasis, Status
 from ._errors import RulesError, RulesErrors, pydantic_message
+from ._medications import medication_names, words
 from ._regimen import dose_of
 from ._rules_schema import SECTIONS, RuleFile
 from ._rules_source import bundled_rules_path, rule_files, rules_digest
@@ -40,6 +41,7 @@ from ._ruleset import (
     RegimenRules,
     RiskFactor,
     RuleSet,
+    Salt,
     ScheduleItem,
     Step,
     StepRegimen,
@@ -47,7 +49,7 @@ from ._ruleset import (
     normalize_term,
 )
 from ._units import UnitProblem, build_unit_table, convert, quantity
-from ._yaml_source import MAX_DEPTH, MAX_NODES, Budget, Located, Path_, read_yaml
+from ._yaml_source import MAX_DEPTH, Budget, Located, Path_, read_yaml
 
 __all__ = ["bundled_rules_path", "check_rules", "load_rules", "rule_files"]
 
@@ -67,7 +69,7 @@ DERIVED_NUMBER_FACTS: dict[str, tuple[str, str | None]] = {
 }
 VALUE_PLACEHOLDERS = frozenset(
     {*CONTRACT_CANONICAL, *DERIVED_NUMBER_FACTS, "crcl_reported", "crcl_derived",
-     "crcl_source", "matched", "risk_factors"}
+     "crcl_source", "matched", "risk_factors", "meds_not_recognised"}
 )
 # {name} or {name|unit}: a quantity converted to one of its accepted units
 _PLACEHOLDER = re.compile(r"\{([^{}|]*)(?:\|([^{}]*))?\}")
@@ -177,7 +179,8 @@ class _Compiler:
                           "indication": vocab_ids["indications"],
                           "sex": frozenset({"female", "male"}),
                           "status": frozenset(s.value for s in Status),
-                          "crcl_method": frozenset(m.value for m in CrclMethod)}
+                          "crcl_method": frozenset(m.value for m in CrclMethod),
+                          "meds_not_recognised": frozenset()}  # names, not ids: empty only
         self.raw_predicates = sections["predicates"]
         self.predicate_cache: dict[str, Condition | None] = {}
         self.expansion = _Expansion(self.raw_predicates)
@@ -188,6 +191,7 @@ class _Compiler:
         steps = self.steps(sections["steps"], findings)
         risk_factors = self.risk_factors(sections["risk_factors"])
         regimen = self.regimen(sections["regimen"], sections["steps"])
+        salts, unconvertible = self.salts(sections["regimen"], vocabulary)
         monitoring = self.monitoring(sections["monitoring"])
         if self.errors:
             raise RulesErrors(self.errors)
@@ -195,6 +199,7 @@ class _Compiler:
             version=self.version, sha256=self.sha256, source=self.source,
             quantities=quantities, vocabulary=vocabulary, thresholds=thresholds,
             cockcroft_gault=cockcroft_gault, calcium_adjustment=calcium_adjustment,
+            salts=salts, unconvertible=unconvertible,
             predicates={k: v for k, v in predicates.items() if v is not None},
             steps=steps, findings=findings, risk_factors=risk_factors, regimen=regimen,
             monitoring=monitoring, references=references,
@@ -286,6 +291,7 @@ class _Compiler:
                 continue
             if not low <= high:
                 self.fail("quantities", (qid, "plausible"), f"{qid}: min is above max")
+            self.cites("quantities", (qid, "cite"), spec.cite)
             out[qid] = QuantityRule(qid, spec.label, table, low, high, spec.plausible.min,
                                     spec.plausible.max, spec.example, spec.shown_as,
                                     spec.compare_in == "canonical", spec.bounds)
@@ -319,7 +325,24 @@ class _Compiler:
                                   f"{kind}: {name!r} already means {spellings[key]!r}")
                     spellings[key] = item
             lookup[kind] = spellings
-        return Vocabulary(labels, lookup)
+        by_words: dict[tuple[str, ...], str] = {}
+        for name, class_id in lookup["meds"].items():
+            other = by_words.setdefault(words(name), class_id)
+            if other != class_id:
+                self.fail("vocabulary", ("meds", class_id), f"meds: {name!r} reads as the same "
+                          f"words as a name of {other!r}; a name may mean one class only")
+        not_classed = [name for entry in data.meds_not_classed for name in entry.names]
+        for i, entry in enumerate(data.meds_not_classed):
+            self.cites("vocabulary", ("meds_not_classed", i, "cite"), entry.cite)
+            for j, name in enumerate(entry.names):
+                if words(name) in by_words:
+                    self.fail("vocabulary", ("meds_not_classed", i, "names", j),
+                              f"meds_not_classed: {name!r} is a name of "
+                              f"{by_words[words(name)]!r}")
+        medications = medication_names(lookup["meds"], not_classed)
+        roles = {item: entry.role for item, entry in data.meds.items()}
+        names = {item: tuple(entry.synonyms) for item, entry in data.meds.items()}
+        return Vocabulary(labels, lookup, roles, medications, names)
 
     def thresholds(self, data: Mapping[str, Any],
                    quantities: Mapping[str, QuantityRule]) -> dict[str, Threshold]:
@@ -587,6 +610,49 @@ class _Compiler:
             cite_side_effects=cite("regimen", ("side_effects", "cite"), spec.side_effects.cite),
         )
 
+    def salts(self, spec: Any, vocabulary: Vocabulary) -> tuple[dict[str, Salt],
+                                                                 dict[str, str]]:
+        """The salts a current dose may name, each converted once to elemental magnesium per
+        mg of salt; every name must also be a magnesium-containing medicine of the vocabulary.
+        A name whose mass cannot be converted (it does not say which hydrate) is refused at
+        input with the reason the rules give."""
+        mg_mass = self.quantity_specs["mg"].molar_mass
+        out: dict[str, Salt] = {}
+        named: dict[str, str] = {}
+        for salt_id, salt in spec.salts.items():
+            try:
+                one = dose_of("1 mg/day", of="product", magnesium_molar_mass=mg_mass,
+                              formula_mass=salt.formula_mass,
+                              per_formula=salt.magnesium_per_formula)
+            except UnitProblem as exc:
+                self.fail("regimen", ("salts", salt_id, "formula_mass"),
+                          f"{salt.formula_mass!r}: {exc}")
+                continue
+            names = []
+            for i, name in enumerate(salt.names):
+                key = normalize_term(name)
+                where: Path_ = ("salts", salt_id, "names", i)
+                if key in named and named[key] != salt_id:
+                    self.fail("regimen", where, f"salt name {name!r} is also a name of "
+                                                f"{named[key]!r}")
+                named[key] = salt_id
+                names.append(key)
+                if vocabulary.medications.by_words.get(words(name)) != "magnesium-containing":
+                    self.fail("regimen", where, f"salt name {name!r} is not a "
+                              "magnesium-containing medicine in vocabulary.yaml (taking it is "
+                              "taking magnesium): add it there too")
+            if salt_id != spec.product:  # the product's citations are checked with the regimen
+                self.cites("regimen", ("salts", salt_id, "cite"), salt.cite)
+            out[salt_id] = Salt(salt_id, salt.label, salt.formula_mass, one.elemental_mmol,
+                                tuple(names))
+        unconvertible: dict[str, str] = {}
+        for name, why in spec.unconvertible.items():
+            if normalize_term(name) in named:
+                self.fail("regimen", ("unconvertible", name), f"{name!r} is already the "
+                          f"name of salt {named[normalize_term(name)]!r}")
+            unconvertible[normalize_term(name)] = " ".join(why.split())
+        return out, unconvertible
+
     def step_regimens(self, spec: Any, steps: list[Any], doses: Mapping[str, Any],
                       maximum: Any) -> dict[str, StepRegimen]:
         """The regimen of each step that gives one, checked: every such step has one; a dose
@@ -659,10 +725,13 @@ class _Compiler:
                                           spec.more_often.cite))
 
 
+MAX_TESTS = 10_000  # tests in all the conditions of a rule set, each `is:` written out
+
+
 class _Expansion:
     """What conditions cost with every ``{is: name}`` written out. Predicates that use
-    predicates are the rule language's own aliases, so they get the limits of YAML itself:
-    MAX_NODES tests in all the conditions of a rule set, and MAX_DEPTH levels in any one.
+    predicates are the rule language's own aliases, so they get limits like those of YAML:
+    MAX_TESTS tests in all the conditions of a rule set, and MAX_DEPTH levels in any one.
     Twenty predicates that each use the one before twice would otherwise cost a million tests
     per assessment, and a long chain of them would exhaust the parser's recursion."""
 
@@ -690,13 +759,13 @@ class _Expansion:
             if key in ("all", "any") and isinstance(body, list) and body:
                 parts = [self.measure(item) for item in body]
                 return 1 + max(d for d, _ in parts), min(1 + sum(n for _, n in parts),
-                                                         MAX_NODES + 1)
+                                                         MAX_TESTS + 1)
             if key == "not":
                 depth, tests = self.measure(body)
-                return depth + 1, min(tests + 1, MAX_NODES + 1)
+                return depth + 1, min(tests + 1, MAX_TESTS + 1)
             if key == "is" and isinstance(body, str) and body in self.known:
                 depth, tests = self.known[body]
-                return depth + 1, min(tests + 1, MAX_NODES + 1)
+                return depth + 1, min(tests + 1, MAX_TESTS + 1)
         return 1, 1
 
     def admit(self, data: Any) -> str | None:
@@ -709,10 +778,10 @@ class _Expansion:
             self.refused = True
             return (f"with every is: written out, this condition is nested {depth} levels deep; "
                     f"a condition may be nested at most {MAX_DEPTH} levels")
-        if self.total > MAX_NODES:
+        if self.total > MAX_TESTS:
             self.refused = True
             return (f"with every is: written out, the conditions of the rule set hold more than "
-                    f"{MAX_NODES:,} tests, passed here (a predicate that uses another one "
+                    f"{MAX_TESTS:,} tests, passed here (a predicate that uses another one "
                     "several times multiplies it)")
         return None
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
-from ._contract import DoseBasis, Severity, Status
+from ._contract import DoseBasis, MedRole, Severity, Status
 
 __all__ = ["RuleFile", "SECTIONS"]
 
@@ -23,6 +23,7 @@ Cites = Annotated[list[Id], Field(min_length=1)]
 StatusId = Annotated[Status, Strict(False)]
 SeverityId = Annotated[Severity, Strict(False)]
 DoseBasisId = Annotated[DoseBasis, Strict(False)]
+MedRoleId = Annotated[MedRole, Strict(False)]
 
 
 class _Spec(BaseModel):
@@ -61,6 +62,7 @@ class QuantitySpec(_Spec):
     bounds: bool = False
     plausible: RangeSpec
     example: Text
+    cite: list[Id] = []
 
 
 class ThresholdSpec(_Spec):
@@ -105,8 +107,19 @@ class VocabEntrySpec(_Spec):
     synonyms: list[Text] = []
 
 
+class MedEntrySpec(VocabEntrySpec):
+    role: MedRoleId
+
+
+class NotClassedSpec(_Sourced):
+    """Names that contain a known name but are not that medicine ("magnesium stearate")."""
+
+    names: list[Text]
+
+
 class VocabularySpec(_Spec):
-    meds: dict[Id, VocabEntrySpec]
+    meds: dict[Id, MedEntrySpec]
+    meds_not_classed: list[NotClassedSpec] = []
     conditions: dict[Id, VocabEntrySpec]
     symptoms: dict[Id, VocabEntrySpec]
     indications: dict[Id, VocabEntrySpec]
@@ -127,12 +140,14 @@ class DetailSpec(_Spec):
     cite: list[Id] = []
 
 
-class FindingSpec(_Spec):
+class FindingSpec(_Sourced):
+    """A finding cites its sources; one about the input itself (a name not recognised) gives
+    ``basis:`` instead, saying so."""
+
     severity: SeverityId
     when: Any
     message: Text
     details: list[DetailSpec] = []
-    cite: Cites
 
 
 class RiskFactorSpec(_Spec):
@@ -142,11 +157,11 @@ class RiskFactorSpec(_Spec):
     cite: Cites
 
 
-class SaltSpec(_Spec):
+class SaltSpec(_Sourced):
     label: Text
     formula_mass: Text
     magnesium_per_formula: Annotated[int, Field(ge=1, le=3)]
-    cite: list[Id] = []
+    names: list[Text] = []
 
 
 class DoseSpec(_Spec):
@@ -191,6 +206,7 @@ class SideEffectsSpec(_Spec):
 
 class RegimenSpec(_Spec):
     salts: Annotated[dict[Id, SaltSpec], Field(min_length=1)]
+    unconvertible: dict[Text, Text] = {}
     product: Id
     doses: dict[Id, DoseSpec]
     maximum: MaximumSpec

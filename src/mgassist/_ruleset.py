@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._conditions import Compare, Condition, Threshold, nodes
-from ._contract import DoseBasis, Severity, Status
+from ._contract import DoseBasis, MedRole, Severity, Status
+from ._medications import MedicationNames
 from ._units import UnitTable
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "RegimenRules",
     "RiskFactor",
     "RuleSet",
+    "Salt",
     "ScheduleItem",
     "Step",
     "StepRegimen",
@@ -66,17 +68,26 @@ class QuantityRule:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Labels of every contract id, and every accepted spelling mapped to its id."""
+    """Labels of every contract id, and every accepted spelling mapped to its id; for
+    medications also each class's role, the names as the rules write them, and the word table
+    names are read with."""
 
     labels: Mapping[str, Mapping[str, str]]
     lookup: Mapping[str, Mapping[str, str]]
+    roles: Mapping[str, MedRole] = field(default_factory=dict)
+    medications: MedicationNames = field(
+        default_factory=lambda: MedicationNames({}, 1))
+    med_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def label(self, kind: str, item: str) -> str:
         """The readable label of ``item`` in vocabulary ``kind`` (the id if it has none)."""
         return self.labels.get(kind, {}).get(item, item)
 
     def synonyms(self, kind: str, item: str) -> tuple[str, ...]:
-        """The other accepted spellings of ``item`` (drug names for a med class), sorted."""
+        """The other accepted spellings of ``item`` (drug names for a med class, as written in
+        the rules), sorted."""
+        if kind == "meds" and item in self.med_names:
+            return tuple(sorted(self.med_names[item], key=str.lower))
         lookup = self.lookup.get(kind, {})
         return tuple(sorted(k for k, v in lookup.items() if v == item and k != item))
 
@@ -184,6 +195,18 @@ class StepRegimen:
 
 
 @dataclass(frozen=True)
+class Salt:
+    """A magnesium salt of the product table: how a daily mass of it becomes elemental
+    magnesium (through its formula mass, at load), and the names a current dose may give."""
+
+    id: str
+    label: str
+    formula_mass: str
+    elemental_mmol_per_mg: float
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RegimenRules:
     """The regimen, with every dose already converted through pint."""
 
@@ -263,6 +286,8 @@ class RuleSet:
     thresholds: Mapping[str, Threshold]
     cockcroft_gault: CockcroftGault
     calcium_adjustment: CalciumAdjustment
+    salts: Mapping[str, Salt]
+    unconvertible: Mapping[str, str]
     predicates: Mapping[str, Condition]
     steps: tuple[Step, ...]
     findings: Mapping[str, FindingRule]
