@@ -31,7 +31,7 @@ __all__ = [
     "RulesIdentity",
 ]
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 # Read by pydantic only when `mgassist schema output` derives the JSON Schema: every key is
 # always present in the output (so all are required), and no other key may appear.
 _SCHEMA_CONFIG: dict[str, Any] = {"json_schema_serialization_defaults_required": True,

@@ -164,8 +164,7 @@ def _question(name: str, when: When, rules: RuleSet) -> Question:
         names = tuple(sorted({*ids, *(k for k in rules.vocabulary.lookup[spec.vocabulary]
                                       if " " not in k)}))
         if spec.kind == "list":
-            what = "the medication list as written (generic or brand names)" \
-                if name == "meds" else "ids"
+            what = "generic or brand names as written" if name == "meds" else "ids"
             accepts = f"{what}, several at once separated by commas; ? lists them"
             note = note or ("Enter for none. Names mgassist does not know are kept and listed "
                             "as not recognised." if name == "meds" else "Enter for none.")
