@@ -187,11 +187,11 @@ class Generator:
         rec = self.patient(index)
         if self.random() >= INVALID_FRACTION:
             return json.dumps(rec), True
-        kind = self.pick(("bare-number", "unknown-med", "not-json"))
+        kind = self.pick(("bare-number", "misspelt-med", "not-json"))
         if kind == "bare-number":
             rec["mg"] = 0.62  # units are never guessed
-        elif kind == "unknown-med":
-            rec["meds"] = ["furosemide", "warfarin"]  # not a known medication
+        elif kind == "misspelt-med":
+            rec["meds"] = ["furosemide", "omeprazol"]  # a near miss: refused, never dropped
         else:
             return json.dumps(rec)[:-1], False  # the closing brace is lost
         return json.dumps(rec), False

@@ -248,7 +248,9 @@ def test_names_outside_every_class_are_accepted_and_listed(rules: RuleSet, name:
 @pytest.mark.parametrize(("typed", "suggestion"), [
     ("furosemid", "furosemide"), ("omeprazol", "omeprazole"), ("Lasixx", "lasix"),
     ("digoxine", "digoxin"), ("tobramicin", "tobramycin"), ("alendronat 70 mg", "alendronate"),
-    ("ciprofloxacine 500 mg", "ciprofloxacin"),
+    ("ciprofloxacine 500 mg", "ciprofloxacin"), ("hydrochlorthiazide", "hydrochlorothiazide"),
+    ("doxycyline 100 mg", "doxycycline"), ("milk of magnesa", "milk of magnesia"),
+    ("20 mg Nexum", "nexium"),  # a strength first does not hide the name
 ])
 def test_near_misses_are_refused_with_a_suggestion(rules: RuleSet, typed: str,
                                                    suggestion: str) -> None:
@@ -257,6 +259,40 @@ def test_near_misses_are_refused_with_a_suggestion(rules: RuleSet, typed: str,
     (error,) = refused.value.errors
     assert error.field == "meds" and error.value == typed
     assert f"did you mean {suggestion!r}?" in str(error)
+
+
+def test_a_misspelt_word_beside_a_known_name_is_refused_too(rules: RuleSet) -> None:
+    with pytest.raises(InputErrors) as refused:
+        parse_patient({"meds": ["Lasix and Nexum"]}, rules)
+    assert "has a word that is not a known medication (did you mean 'nexium'?)" in \
+        str(refused.value)
+
+
+def common_names() -> tuple[list[str], list[str]]:
+    """tests/data/common-medicine-names.txt: medicines, and words typed around a name."""
+    sections: dict[str, list[str]] = {}
+    current = ""
+    text = (Path(__file__).parent / "data" / "common-medicine-names.txt").read_text("utf-8")
+    for line in text.splitlines():
+        if line.startswith("["):
+            current = line.strip("[]")
+        elif line and not line.startswith("#"):
+            sections.setdefault(current, []).extend(line.split())
+    return sections["medicines"], sections["words"]
+
+
+def test_no_common_medicine_is_refused_as_a_misspelling(rules: RuleSet) -> None:
+    """Clindamycin was once refused as a misspelling of Cidomycin: ~700 real names, none a
+    typo of another (the ones within a typo of a class name are listed as not classed)."""
+    medicines, words_around = common_names()
+    assert len(medicines) > 600 and "clindamycin" in medicines
+    refused = []
+    for typed in [*medicines, *(f"Lasix {word}" for word in words_around)]:
+        try:
+            parse_patient({"meds": [typed]}, rules)
+        except InputErrors as error:
+            refused.append(str(error))
+    assert refused == []
 
 
 @pytest.mark.parametrize(("typed", "problem"), [
@@ -315,8 +351,9 @@ def test_magnesium_medicine_counts_as_taking_magnesium_for_the_red_flags(
     assert {"suspected-hypermagnesemia", "stop-magnesium",
             "magnesium-containing-medicine"} <= finding_ids(data)
     stop = next(f for f in data["findings"] if f["id"] == "stop-magnesium")
-    assert any("milk of magnesia" in d.lower() or "magnesium-containing" in d.lower()
-               for d in stop["details"]), stop["details"]
+    assert "Magnesium-containing medicines in the list: milk of magnesia." in stop["details"]
+    suspected = next(f for f in data["findings"] if f["id"] == "suspected-hypermagnesemia")
+    assert "signs of toxicity (hyporeflexia)" in suspected["message"]  # the signs, not the med
     # the same patient without the medicine: nothing suggests toxicity
     plain = findings_of(rules, crcl="50 mL/min", symptoms=["hyporeflexia"])
     assert not {"suspected-hypermagnesemia", "stop-magnesium"} & finding_ids(plain)
@@ -328,11 +365,13 @@ def test_magnesium_medicine_with_failing_kidneys_is_stopped(rules: RuleSet) -> N
     assert {"stop-magnesium", "magnesium-containing-medicine"} <= finding_ids(data)
 
 
-@pytest.mark.parametrize(("crcl", "expected"), [
-    ("59 mL/min", True), ("60 mL/min", False), (None, True)])
-def test_magnesium_containing_medicine_below_60_or_unknown(rules: RuleSet, crcl: str | None,
-                                                         expected: bool) -> None:
-    raw = {"mg": "0.85 mmol/L", "meds": ["magnesium hydroxide"]}
+@pytest.mark.parametrize(("crcl", "conditions", "expected"), [
+    ("59 mL/min", [], True), ("60 mL/min", [], False), (None, [], True),
+    ("80 mL/min", ["dialysis"], True)])
+def test_magnesium_containing_medicine_below_60_unknown_or_on_dialysis(
+        rules: RuleSet, crcl: str | None, conditions: list[str], expected: bool) -> None:
+    raw: dict[str, Any] = {"mg": "0.85 mmol/L", "meds": ["magnesium hydroxide"],
+                           "conditions": conditions}
     if crcl is not None:
         raw["crcl"] = crcl
     assert ("magnesium-containing-medicine" in finding_ids(findings_of(rules, **raw))) is expected
@@ -378,10 +417,27 @@ def test_separate_dosing_only_when_magnesium_is_given_or_taken(rules: RuleSet) -
 
 @pytest.mark.parametrize("drug", ["cisplatin", "Erbitux", "AmBisome", "Foscavir",
                                   "pentamidine"])
-def test_new_risk_factor_classes_are_listed(rules: RuleSet, drug: str) -> None:
+def test_new_risk_factor_classes_are_listed_and_cited(rules: RuleSet, drug: str) -> None:
     data = findings_of(rules, mg="0.85 mmol/L", crcl="80 mL/min", meds=[drug])
     assert {"risk-factors-present", "normal-mg-does-not-exclude-deficiency"} <= \
         finding_ids(data)
+    risk = next(f for f in data["findings"] if f["id"] == "risk-factors-present")
+    # the sources that name these classes (Workeneh 2021 names all five), printed with it
+    assert "workeneh2021-kidney360" in risk["citations"]
+    assert "workeneh2021-kidney360" in data["references"]
+
+
+def test_risk_factors_present_cites_the_contract_and_the_factors_listed(
+        rules: RuleSet) -> None:
+    contract = ["pham2014-ijnrd", "kora-smpc-mgcitrate", "fda2011-ppi"]  # spec's cite table
+    age_only = findings_of(rules, mg="0.85 mmol/L", crcl="80 mL/min", age=70)
+    risk = next(f for f in age_only["findings"] if f["id"] == "risk-factors-present")
+    assert risk["citations"] == contract  # age adds nothing new (Pham)
+    cisplatin = findings_of(rules, mg="0.85 mmol/L", crcl="80 mL/min", meds=["cisplatin"])
+    risk = next(f for f in cisplatin["findings"] if f["id"] == "risk-factors-present")
+    assert risk["citations"][:3] == contract
+    assert {"workeneh2021-kidney360", "nhs-lothian-sact-hypomag", "liamis2021-prp"} <= \
+        set(risk["citations"][3:])
 
 
 # --------------------------------------------------------------------------------------------

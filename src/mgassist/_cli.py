@@ -181,7 +181,7 @@ def batch(
     """Assess many patients: one JSON line out per input record, in input order.
 
     Keys (JSON) or columns (CSV) are the assess fields in snake_case (mg, crcl, current_dose,
-    meds...); several meds in one CSV cell are separated by ';'. A record that cannot be
+    meds...); several meds in one CSV cell are separated by ';' or ','. A record that cannot be
     assessed gets an error line naming the field, and the others go on.
 
     Example: mgassist batch ward.csv --output assessments.jsonl

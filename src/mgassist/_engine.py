@@ -84,7 +84,8 @@ def evaluate_patient(patient: Patient, rules: RuleSet, *,
         outcome = _outcome(rules, numbers, lists, singles, cg_cited)
     else:
         outcome = cache.outcome(numbers, lists, singles, cg_cited)
-    texts = _Texts(rules, numbers, renal, outcome.risk_labels, patient.meds_not_recognised)
+    texts = _Texts(rules, numbers, renal, outcome.risk_labels, patient.meds_not_recognised,
+                   patient.med_names)
     findings = [Finding(id=f.id, severity=f.severity, message=texts.render(f.message, f.matched),
                         details=[texts.render(text, matched) for text, matched in f.details],
                         citations=list(f.citations))
@@ -165,11 +166,13 @@ def _outcome(rules: RuleSet, numbers: Mapping[str, NumberFact],
             present.add(factor.id)
             risk_labels.append(_with_matched(factor.label, matched, rules))
     facts = Facts(numbers, {**lists, "risk_factors": frozenset(present)}, singles)
+    risk_cites = tuple(dict.fromkeys(c for factor in rules.risk_factors if factor.id in present
+                                     for c in factor.cite))
 
     step = _decide(rules.steps, facts)
     status = step.status if step else Status.INSUFFICIENT_DATA
     decided = Facts(numbers, facts.lists, {**singles, "status": status.value})
-    findings = _findings(rules, decided)
+    findings = _findings(rules, decided, risk_cites)
     if step is not None and step.finding not in {f.id for f in findings}:
         rule = rules.findings[step.finding]
         findings.append(_Fired(rule.id, rule.severity, rule.message, (), (), rule.cite))
@@ -240,7 +243,9 @@ def _step_matched(step: Step, facts: Facts) -> list[str]:
     return matched
 
 
-def _findings(rules: RuleSet, facts: Facts) -> list[_Fired]:
+def _findings(rules: RuleSet, facts: Facts, risk_cites: Sequence[str] = ()) -> list[_Fired]:
+    """The findings that fire, with their details; a finding that names the risk factors
+    ({risk_factors}) cites the sources of the ones present."""
     out = []
     for rule in rules.findings.values():
         matched: list[str] = []
@@ -248,6 +253,8 @@ def _findings(rules: RuleSet, facts: Facts) -> list[_Fired]:
             continue
         details = []
         cites = list(rule.cite)
+        if "{risk_factors}" in rule.message:
+            cites += [c for c in risk_cites if c not in cites]
         for detail in rule.details:
             detail_matched: list[str] = []
             if detail.when is None or evaluate(detail.when, facts, detail_matched) is True:
@@ -394,8 +401,10 @@ class _Texts:
     """Fills the placeholders of rule texts for one patient."""
 
     def __init__(self, rules: RuleSet, numbers: Mapping[str, NumberFact], renal: Renal,
-                 risk_labels: Sequence[str], not_recognised: Sequence[str]) -> None:
+                 risk_labels: Sequence[str], not_recognised: Sequence[str],
+                 med_names: Sequence[tuple[str, Sequence[str]]] = ()) -> None:
         self.rules = rules
+        self.med_names = med_names
         self.numbers = numbers
         self.values = {name: fact.text for name, fact in numbers.items()}
         if renal.reported is not None:
@@ -412,6 +421,8 @@ class _Texts:
 
         def fill(m: re.Match[str]) -> str:
             name, unit = m[1], m[2]
+            if name == "matched" and unit:  # {matched|symptoms}: the items of one vocabulary
+                return ", ".join(self.matched_of(unit, matched)) or "none"
             if name == "matched":
                 return ", ".join(labels) or "none"
             if unit and name in self.numbers:  # {current_dose|mg/day}: in that unit
@@ -424,6 +435,15 @@ class _Texts:
                 return self.rules.thresholds[name].text
             return "not given"
         return _PLACEHOLDER.sub(fill, text)
+
+    def matched_of(self, kind: str, matched: Sequence[str]) -> list[str]:
+        """The matched items of vocabulary ``kind``: labels, or for medications the names as
+        the clinician typed them."""
+        items = [m for m in dict.fromkeys(matched) if m in self.rules.vocabulary.labels[kind]]
+        if kind != "meds":
+            return [self.rules.vocabulary.label(kind, m) for m in items]
+        return list(dict.fromkeys(name for name, classes in self.med_names
+                                  if any(c in items for c in classes)))
 
 
 def _with_matched(label: str, matched: list[str], rules: RuleSet) -> str:

@@ -68,6 +68,7 @@ class Patient:
     height: Measured | None = None
     meds: tuple[MedClass, ...] = ()
     meds_not_recognised: tuple[str, ...] = ()
+    med_names: tuple[tuple[str, tuple[MedClass, ...]], ...] = ()  # each name as typed: classes
     conditions: tuple[Condition, ...] = ()
     symptoms: tuple[Symptom, ...] = ()
     indication: Indication | None = None
@@ -133,7 +134,7 @@ def parse_patient(raw: Mapping[str, Any], rules: RuleSet, *,
         if isinstance(result, InputError):
             errors.append(result)
         elif spec.name == "meds":
-            values["meds"], values["meds_not_recognised"] = result
+            values["meds"], values["meds_not_recognised"], values["med_names"] = result
         else:
             values[spec.name] = result
     basis = values.get("crcl_weight", WeightBasis.AUTO)
@@ -286,11 +287,14 @@ def _salt_hint(rules: RuleSet | None) -> str:
     return f"; or a salt's daily mass, e.g. '400 mg/day magnesium oxide' (salts: {names})"
 
 
-def _medications(value: Any, rules: RuleSet) -> tuple[tuple[MedClass, ...], tuple[str, ...]]:
-    """The classes of the medications named, and the names that map to none (accepted and
-    reported, unless they nearly spell a known name: a typo is refused, never dropped)."""
+def _medications(value: Any, rules: RuleSet) -> tuple[
+        tuple[MedClass, ...], tuple[str, ...], tuple[tuple[str, tuple[MedClass, ...]], ...]]:
+    """The classes of the medications named, the names that map to none (accepted and
+    reported, unless they nearly spell a known name: a typo is refused, never dropped), and
+    each name as typed with its classes (for texts that name what the clinician wrote)."""
     classes: list[MedClass] = []
     unknown: list[str] = []
+    named: list[tuple[str, tuple[MedClass, ...]]] = []
     for item in _as_list(value):
         if not isinstance(item, str) or not item.strip():
             raise InputError("meds", _show(item), "must be a non-empty name", _MEDS_ACCEPTED)
@@ -299,15 +303,18 @@ def _medications(value: Any, rules: RuleSet) -> tuple[tuple[MedClass, ...], tupl
             raise InputError("meds", _show(item), f"is {len(item):,} characters long: one "
                              f"medication name is at most {_LONGEST_MED}", _MEDS_ACCEPTED)
         found = read_medication(item, rules.vocabulary.medications)
+        if found.near_miss is not None:
+            what = "is not a known medication" if not found.classes else \
+                "has a word that is not a known medication"
+            raise InputError("meds", _show(item), f"{what} (did you mean {found.near_miss!r}?); "
+                             "a misspelt name would silently drop its effect on magnesium",
+                             _MEDS_ACCEPTED)
         if found.classes:
             classes += [MedClass(c) for c in found.classes]
-        elif found.near_miss is not None:
-            raise InputError("meds", _show(item), f"is not a known medication (did you mean "
-                             f"{found.near_miss!r}?); a misspelt name would silently drop its "
-                             "effect on magnesium", _MEDS_ACCEPTED)
+            named.append((" ".join(item.split()), tuple(MedClass(c) for c in found.classes)))
         else:
             unknown.append(" ".join(item.split()))
-    return tuple(dict.fromkeys(classes)), tuple(dict.fromkeys(unknown))
+    return tuple(dict.fromkeys(classes)), tuple(dict.fromkeys(unknown)), tuple(named)
 
 
 _LONGEST_MED = 200  # characters: a name with its strength, form and directions fits

@@ -499,6 +499,10 @@ class _Compiler:
             if name not in VALUE_PLACEHOLDERS and name not in self.thresholds_by_id:
                 self.fail(section, where, f"unknown placeholder {{{name}}}; use a threshold id "
                                           f"or one of {', '.join(sorted(VALUE_PLACEHOLDERS))}")
+            elif unit and name == "matched":
+                if unit not in VOCABULARIES:
+                    self.fail(section, where, f"placeholder {{matched|{unit}}}: {unit!r} is not "
+                                              f"a vocabulary ({', '.join(VOCABULARIES)})")
             elif unit:
                 quantity = self.quantity_rules.get(name)
                 if quantity is None or unit not in quantity.table.units:

@@ -47,7 +47,7 @@ def _description(spec: FieldSpec) -> str:
     if spec.kind == "quantity":
         text += ": a number WITH its unit, as text (\"0.62 mmol/L\") or an object"
     if spec.kind == "list":
-        text += "; a list, or one text with items separated by ';'"
+        text += "; a list, or one text with items separated by ';' or ','"
     if spec.vocabulary is not None:
         text += f" (ids and names: `mgassist vocab {spec.vocabulary}`)"
     return text
