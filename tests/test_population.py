@@ -9,8 +9,11 @@ unit (Mg 0.50 / 0.70 / 1.05 / 2.0 mmol/L, K 2.5 / 3.5 / 5.5 / 6.5, albumin-adjus
 2.20), values anywhere in the plausible range, missing fields, reported and Cockcroft-Gault CrCl
 (on 20/30/60, and pairs on both sides of the 25 % discrepancy), eGFR with and without a bound
 (">60") on and next to 20/30/60, eGFR-only patients around 75 years and BMI 18 and 40, children,
-pregnancy, pre-eclampsia, dialysis, acute kidney injury, symptoms, medications, indications,
-current doses on and next to 6, 12 and 24 mmol/day, and days on them.
+pregnancy, pre-eclampsia, dialysis, acute kidney injury, symptoms, indications, current doses
+on and next to 6, 12 and 24 mmol/day, and days on them, and medication lists drawn from every
+class of revision 2 (by class id, generic or brand name, in any case; magnesium-containing
+medicines with and without a current dose) mixed with medicines no class includes
+(atorvastatin, metformin...).
 
 The oracle below is written from the spec alone. It parses the raw input itself, keeps entered
 numbers exact (``Decimal``/``Fraction``), applies the boundary rule (a value is compared, as
@@ -21,13 +24,17 @@ AMBIGUITY`` comments) and accepts any of them; ``test_population_reaches_every_s
 reports how often that happened. Nothing here is copied from the rules or the engine.
 
 For every patient the program must match some reading in status, deciding step, regimen (dose
-basis and dose), monitoring, every finding whose trigger the spec states, the renal value used and
-its source, and the values echoed in ``derived``; and, whatever the table says, the safety
-invariants hold: no regimen under a red flag (or with Mg, renal function or the MHRA exception
-against it), never a dose above its cap (24 mmol/day; 12 for a renal value of 30-59; 6 for 20-29;
-magnesium oxide 1,500 mg/day), stop-magnesium whenever a contraindicated or hypermagnesaemic
-patient takes magnesium (pre-eclampsia aside), out-of-scope-age for every child, and every red
-flag urgent (Mg < 0.50 mmol/L included) unless pre-eclampsia.
+basis and dose), monitoring, every finding whose trigger the spec states (the medication findings
+of revision 2 included: risk-factors-present, review-ppi, digoxin-risk,
+magnesium-containing-medicine, separate-dosing, medication-not-recognised), the renal value used
+and its source, and the values echoed in ``derived`` (``meds_not_recognised`` too); and,
+whatever the table says, the safety invariants hold: no regimen under a red flag (or with Mg,
+renal function or the MHRA exception against it), never a dose above its cap (24 mmol/day; 12
+for a renal value of 30-59; 6 for 20-29; magnesium oxide 1,500 mg/day), stop-magnesium whenever
+a contraindicated or hypermagnesaemic patient takes magnesium (a current dose or a
+magnesium-containing medicine; pre-eclampsia aside), maintain only on a current dose,
+out-of-scope-age for every child, and every red flag urgent (Mg < 0.50 mmol/L included) unless
+pre-eclampsia.
 """
 
 from __future__ import annotations
@@ -53,14 +60,30 @@ from test_properties import (
     CONFUSION,
     HYPERMG_SIGNS,
     INDICATIONS,
+    INTERACTING_MEDS,
+    MED_CLASSES,
+    MED_FINDING_SEVERITY,
+    MED_NAMES,
+    MG_SOURCE,
     NEUROMUSCULAR,
     POOR_ABSORPTION,
     RED_FLAGS,
     SPASM_INDICATIONS,
     SYMPTOMS,
+    UNRECOGNISED_MEDS,
+    med_class,
+    risk_factors,
 )
 
-from mgassist import Assessment, InputErrors, RuleSet, evaluate, parse_patient
+from mgassist import (
+    Assessment,
+    InputErrors,
+    RuleSet,
+    Severity,
+    Status,
+    evaluate,
+    parse_patient,
+)
 
 POPULATION = int(os.environ.get("MGASSIST_POPULATION", "10000"))
 SEED = int(os.environ.get("MGASSIST_POPULATION_SEED", "20261106"))
@@ -146,21 +169,10 @@ RED_FLAG_FINDINGS = frozenset({
     "severe-hypermagnesemia", "suspected-hypermagnesemia", "severe-hypokalemia",
     "severe-hyperkalemia", "severe-hypocalcemia", "possible-eclampsia"})
 
-# Revision 1's medication vocabulary (revision 2's new classes are the next issue).
-DRUGS: dict[str, tuple[str, ...]] = {
-    "loop-diuretic": ("furosemide", "bumetanide", "torsemide"),
-    "thiazide-diuretic": ("hydrochlorothiazide", "chlorthalidone", "indapamide"),
-    "ppi": ("omeprazole", "esomeprazole", "lansoprazole", "pantoprazole", "rabeprazole"),
-    "aminoglycoside": ("gentamicin", "tobramycin", "amikacin"),
-    "calcineurin-inhibitor": ("tacrolimus", "cyclosporine"),
-    "tetracycline": ("doxycycline", "minocycline", "tetracycline"),
-    "fluoroquinolone": ("ciprofloxacin", "levofloxacin", "moxifloxacin"),
-    "bisphosphonate": ("alendronate", "risedronate", "ibandronate"),
-}
-MED_CLASSES = list(DRUGS)
-DRUG_NAMES = [name for names in DRUGS.values() for name in names]
-CLASS_OF = {**{c: c for c in DRUGS}, **{n: c for c, names in DRUGS.items() for n in names}}
-INTERACTING = frozenset({"tetracycline", "fluoroquinolone", "bisphosphonate"})
+# Revision 2's medication vocabulary (every class of "New medication classes" and revision 1's,
+# each by class id and a few generic and brand names, and medicines no class includes) is
+# written out once, in test_properties.py: MED_NAMES, MED_CLASSES, med_class, RISK_FACTOR_MEDS,
+# INTERACTING_MEDS, MG_SOURCE, UNRECOGNISED_MEDS.
 
 # Accepted units per quantity and spellings a clinician may type ("case-insensitive: mg/dl,
 # mmol/l, meq/L, umol/L, µmol/L"; eGFR "also mL/min/1.73 m², UCUM mL/min/{1.73_m2}").
@@ -329,6 +341,7 @@ class Facts:
     symptoms: frozenset[str]
     conditions: frozenset[str]
     meds: frozenset[str]  # classes
+    meds_not_recognised: tuple[str, ...]  # the names no class has, as entered
     indication: str | None
     dose: tuple[Decimal, str] | None
     days: Fraction | None
@@ -434,11 +447,12 @@ def read_facts(raw: dict[str, Any]) -> Facts:
         weight_kg=None if weight is None
         else F(weight[0]) * (KG_PER_LB if weight[1] == "lb" else 1),
         height_cm=None if height is None
-        else F(height[0]) * {"cm": 1, "m": 100, "in": CM_PER_IN}[height[1]],
+        else F(height[0]) * {"cm": F(1), "m": F(100), "in": CM_PER_IN}[height[1]],
         crcl_weight=raw.get("crcl_weight", "auto"),
         symptoms=frozenset(raw.get("symptoms", ())),
         conditions=frozenset(raw.get("conditions", ())),
-        meds=frozenset(CLASS_OF[m] for m in raw.get("meds", ())),
+        meds=frozenset(c for c in map(med_class, raw.get("meds", ())) if c is not None),
+        meds_not_recognised=tuple(m for m in raw.get("meds", ()) if med_class(m) is None),
         indication=raw.get("indication"),
         dose=quantity("current_dose"),
         days=number("days_on_dose"),
@@ -656,6 +670,10 @@ def decide(f: Facts, readings: Readings) -> Decision:
     k = f.k
     calcium = f.calcium(readings)
     spasm = f.indication in SPASM_INDICATIONS
+    # Revision 2: "taking magnesium (current dose > 0, or a magnesium-containing medicine)" for
+    # 1g and stop-magnesium; maintain (step 7) reads "taking magnesium (current dose > 0)" only.
+    mg_medicine = MG_SOURCE in f.meds
+    taking = dose.taking or mg_medicine
 
     below_30 = renal.below(CRCL_SEVERE) is True
     if not renal.known and renal.egfr_only and renal.interval_below(CRCL_SEVERE):
@@ -679,7 +697,7 @@ def decide(f: Facts, readings: Readings) -> Decision:
     flag_1d = not mg.known and bool(symptoms & RED_FLAGS)
     flag_1e = mg.high and signs_1e
     flag_1f = mg.severe_high and not pe  # "Not with pre-eclampsia ...: that is step 2"
-    flag_1g = dose.taking and signs_1g and not mg.known
+    flag_1g = taking and signs_1g and not mg.known
     flag_1h = k is not None and k < K_SEVERE_LOW
     flag_1i = k is not None and k >= K_SEVERE_HIGH
     flag_1j = f.albumin_g_dl is not None and calcium is not None and calcium[0]
@@ -749,7 +767,20 @@ def decide(f: Facts, readings: Readings) -> Decision:
         (band == "30-59" and dose.at_least_12)
     ca_low = calcium is not None and calcium[1]
     mg_normal = mg.known and not mg.low and not mg.high
-    given_or_taken = regimen is not None or dose.taking
+    # separate-dosing: "only when magnesium is being given or taken - a regimen, a current dose
+    # or a magnesium-containing medicine"
+    given_or_taken = regimen is not None or dose.taking or mg_medicine
+    risk = risk_factors(f.meds, conditions, f.age)
+    # magnesium-containing-medicine: "with CrCl < 60 or unknown" - the renal value the bands use
+    # ("every step and finding below that says CrCl or renal value uses it"), so it follows the
+    # readings of renal_value (the MHRA exception, an undecided bound). SPEC AMBIGUITY: with
+    # dialysis ("whatever renal value is entered") or acute kidney injury ("no estimate is
+    # reliable") a renal value of 60 or more may or may not silence the warning.
+    renal_below_60_or_unknown = renal.below(CRCL_REDUCED) is not False
+    if mg_medicine and not renal_below_60_or_unknown and \
+            conditions & {"dialysis", "acute-kidney-injury"}:
+        renal_below_60_or_unknown = readings.choose("mg medicine, dialysis or aki at >= 60",
+                                                    [True, False])
 
     def band_finding(finding: str, in_band: str) -> bool | None:
         if band != in_band:
@@ -803,7 +834,7 @@ def decide(f: Facts, readings: Readings) -> Decision:
         # "while taking magnesium ... and not pre-eclampsia: when Mg > ULN or any
         # hypermagnesaemia finding fires, or when the renal value is < 20 or dialysis with Mg
         # not below LLN (or unknown)"
-        "stop-magnesium": dose.taking and not pe and (
+        "stop-magnesium": taking and not pe and (
             mg.high or flag_1g or ((renal.below(CRCL_CONTRAINDICATED) is True or dialysis)
                                    and not mg.low)),
         "mg-normal": True if step == "mg-normal" else None if mg_normal else False,
@@ -822,10 +853,26 @@ def decide(f: Facts, readings: Readings) -> Decision:
         "current-dose-above-regimen": dose.above_24,
         "no-evidence-for-spasm": spasm,
         "prefer-better-tolerated-salt": bool(conditions & POOR_ABSORPTION),
-        # "only when magnesium is being given or taken - a regimen, a current dose or ...".
+        # "only when magnesium is being given or taken - a regimen, a current dose or a
+        # magnesium-containing medicine"; the interacting classes widened by revision 2.
         # SPEC AMBIGUITY: a current dose recorded as 0.
         "separate-dosing": (True if given_or_taken else None if f.dose is not None else False)
-        if f.meds & INTERACTING else False,
+        if f.meds & INTERACTING_MEDS else False,
+        # "any risk factor (the med classes ..., GI losses, ..., age ≥ 65)" with revision 2's
+        # risk-factor classes; None where only volume-depletion could be one (SPEC AMBIGUITY,
+        # see test_properties.RISK_FACTOR_CONDITIONS)
+        "risk-factors-present": risk,
+        # "Mg ≥ LLN with risk factors". SPEC AMBIGUITY: whether Mg above the ULN (hypermagnesaemia,
+        # not a possible deficiency) counts as "≥ LLN" here.
+        "normal-mg-does-not-exclude-deficiency": (
+            None if risk is None or mg.high else risk) if mg.known and not mg.low else False,
+        "review-ppi": "ppi" in f.meds and mg.low,  # "a PPI with Mg < LLN"
+        "digoxin-risk": "digoxin" in f.meds and mg.low,  # "digoxin with Mg < LLN"
+        # "a magnesium-containing medicine with CrCl < 60 or unknown"
+        "magnesium-containing-medicine": mg_medicine and renal_below_60_or_unknown,
+        # "Any other name is accepted, listed in derived.meds_not_recognised, and raises the
+        # finding medication-not-recognised"
+        "medication-not-recognised": bool(f.meds_not_recognised),
     }
     return Decision(
         status=status, step=step, regimen=regimen,
@@ -903,6 +950,10 @@ def differences(expected: Decision, got: Outcome) -> list[str]:
         if "do not increase" not in text:
             out.append("current-dose-above-renal-ceiling with Mg < LLN does not say 'do not "
                        "increase'")
+    for found in got.findings:
+        # revision 2 gives these findings a severity
+        if found.id in MED_FINDING_SEVERITY and found.severity != MED_FINDING_SEVERITY[found.id]:
+            out.append(f"{found.id} is {found.severity}, spec: {MED_FINDING_SEVERITY[found.id]}")
     if expected.egfr_severity is not None:
         for found in got.findings:
             if found.id == "renal-function-from-egfr" and found.severity != expected.egfr_severity:
@@ -985,7 +1036,8 @@ def echo_problems(raw: dict[str, Any], got: Outcome) -> list[str]:
         if not _near(d.ca_adjusted_mmol_l, calcium[2], below=0.006, above=0.006):
             out.append(f"ca_adjusted_mmol_l {d.ca_adjusted_mmol_l}, spec {_num(calcium[2])}")
     elif d.ca_adjusted_mmol_l is not None and not (
-            f.ca is not None and abs(d.ca_adjusted_mmol_l - d.ca_mmol_l) < 1e-9):
+            f.ca is not None and d.ca_mmol_l is not None
+            and abs(d.ca_adjusted_mmol_l - d.ca_mmol_l) < 1e-9):
         # SPEC AMBIGUITY: without albumin "the total calcium is used": either no adjusted value
         # or the total one.
         out.append(f"ca_adjusted_mmol_l {d.ca_adjusted_mmol_l} without albumin")
@@ -1002,15 +1054,27 @@ def echo_problems(raw: dict[str, Any], got: Outcome) -> list[str]:
     bmi = f.bmi
     if bmi is not None and not _near(d.bmi, bmi, below=0.1, above=0.05):
         out.append(f"bmi {d.bmi}, spec {_num(bmi)}")
+    # "Any other name is accepted, listed in derived.meds_not_recognised, and raises the finding
+    # medication-not-recognised (warning): 'not recognised, so not checked for effects on
+    # magnesium: atorvastatin. Check these by hand.'" SPEC AMBIGUITY: a name may be listed as
+    # typed or in another case.
+    unknown = sorted(m.lower() for m in f.meds_not_recognised)
+    if sorted(m.lower() for m in d.meds_not_recognised) != unknown:
+        out.append(f"meds_not_recognised {d.meds_not_recognised}, spec {unknown}")
+    for found in got.findings:
+        text = " ".join([found.message, *found.details]).lower()
+        if found.id == "medication-not-recognised" and not all(m in text for m in unknown):
+            out.append(f"medication-not-recognised does not name {unknown}: {text!r}")
     return out
 
 
 def oracle_disagreement(readings: list[Decision], got: Outcome) -> str | None:
     """None when ``got`` matches some reading of the spec, else what differs (closest one)."""
-    found = [differences(reading, got) for reading in readings]
+    found: list[list[str]] = [differences(reading, got) for reading in readings]
     if any(not diff for diff in found):
         return None
-    return "; ".join(min(found, key=len))
+    closest = min(found, key=len)
+    return "; ".join(closest)
 
 
 def always(raw: dict[str, Any], predicate: Callable[[Facts, Readings], bool]) -> bool:
@@ -1068,10 +1132,13 @@ def safety_problems(raw: dict[str, Any], got: Outcome) -> list[str]:
     for what, fired in red_flag.items():
         if fired and not pe and status != "urgent":
             out.append(f"{what} (a red flag), status {status} (must be urgent)")
-    taking = f.dose is not None and always(raw, lambda g, rd: rd.choose(
+    dosed = f.dose is not None and always(raw, lambda g, rd: rd.choose(
         "dose", g.dose_readings()).taking)
-    maybe_taking = f.dose is not None and not always(raw, lambda g, rd: not rd.choose(
+    maybe_dosed = f.dose is not None and not always(raw, lambda g, rd: not rd.choose(
         "dose", g.dose_readings()).taking)
+    # "taking magnesium (current dose > 0 or magnesium-containing)"
+    taking = dosed or MG_SOURCE in f.meds
+    maybe_taking = maybe_dosed or MG_SOURCE in f.meds
     dialysis = "dialysis" in f.conditions
     hypermg = bool(ids & HYPERMG_FINDINGS) or band.high
     contraindicated = status == "contraindicated" or dialysis or \
@@ -1081,8 +1148,11 @@ def safety_problems(raw: dict[str, Any], got: Outcome) -> list[str]:
         out.append("taking magnesium while contraindicated or hypermagnesaemic, without "
                    "stop-magnesium")
     if "stop-magnesium" in ids and (pe or not maybe_taking):
-        out.append("stop-magnesium with pre-eclampsia or without a current dose")
-    if status == "maintain" and (band.low or not band.known or not maybe_taking
+        out.append("stop-magnesium with pre-eclampsia or without a current dose or a "
+                   "magnesium-containing medicine")
+    # maintain: "taking magnesium (current dose > 0)" - a magnesium-containing medicine alone is
+    # not a dose to maintain
+    if status == "maintain" and (band.low or not band.known or not maybe_dosed
                                  or not got_renal(got).known):
         out.append("maintain without Mg in range on a current dose with renal function known")
     if r is None:
@@ -1359,6 +1429,28 @@ class Generator:
     def subset(self, items: list[str], most: int) -> list[str]:
         return self.rng.sample(items, self.rng.randint(1, most))
 
+    def medication(self) -> str:
+        """A class id, one of its generic or brand names, or a medicine no class includes
+        (atorvastatin, metformin...), sometimes in another case ("case-insensitive")."""
+        roll = self.rng.random()
+        if roll < 0.07:
+            name = str(self.pick(UNRECOGNISED_MEDS))
+        else:
+            cls = self.pick(MED_CLASSES)
+            name = cls if roll < 0.3 else str(self.pick(MED_NAMES[cls]))
+        if self.chance(0.15):
+            name = self.pick([name.lower(), name.upper(), name.title()])
+        return name
+
+    def medications(self, most: int) -> list[str]:
+        """A medication list of 1 to ``most`` names, none repeated (in any case)."""
+        names: list[str] = []
+        for _ in range(self.rng.randint(1, most)):
+            name = self.medication()
+            if name.lower() not in {n.lower() for n in names}:
+                names.append(name)
+        return names
+
     # --- patients -----------------------------------------------------------------------------
 
     def patient(self, index: int) -> dict[str, Any]:
@@ -1408,7 +1500,17 @@ class Generator:
         if self.chance(0.4):
             raw["symptoms"] = self.subset(SYMPTOMS, 3)
         if self.chance(0.5):
-            raw["meds"] = self.subset(MED_CLASSES + DRUG_NAMES, 3)
+            raw["meds"] = self.medications(3)
+        if self.chance(0.06):
+            # a magnesium-containing medicine, half the time without a current dose: taking
+            # magnesium for 1g, stop-magnesium and separate-dosing, yet not a dose to maintain
+            meds = raw.setdefault("meds", [])
+            name = self.pick(MED_NAMES[MG_SOURCE])
+            if name.lower() not in {n.lower() for n in meds}:
+                meds.append(name)
+            if self.chance(0.5):
+                raw.pop("current_dose", None)
+                raw.pop("days_on_dose", None)
         if self.chance(0.4):
             raw["conditions"] = self.subset(CONDITIONS, 2)
         if self.chance(0.02):
@@ -1641,6 +1743,7 @@ def test_population_reaches_every_status_and_step(population: Population) -> Non
     on_limit: Counter[str] = Counter()
     bases: Counter[str] = Counter()
     ambiguities: Counter[str] = Counter()
+    meds: Counter[str] = Counter()
     ambiguous = errors = 0
     for case in population.cases:
         got = case.got
@@ -1663,9 +1766,9 @@ def test_population_reaches_every_status_and_step(population: Population) -> Non
             value, unit = facts.ca
             adjusted = F(value) + (4 - facts.albumin_g_dl) * CA_PER_MG_DL[unit]
             printed_adjusted = round_half_up(adjusted, DECIMALS[unit])
-            for limit in CA_PRINTED[unit]:
-                if printed_adjusted == limit:
-                    on_limit[f"adjusted ca {limit} {unit}"] += 1
+            for ca_limit in CA_PRINTED[unit]:
+                if printed_adjusted == ca_limit:
+                    on_limit[f"adjusted ca {ca_limit} {unit}"] += 1
         renal = case.readings[0].renal
         if renal.shown in (CRCL_CONTRAINDICATED, CRCL_SEVERE, CRCL_REDUCED):
             on_limit[f"renal {renal.shown} {renal.method} {renal.comparator or ''}".strip()] += 1
@@ -1685,6 +1788,7 @@ def test_population_reaches_every_status_and_step(population: Population) -> Non
             for limit, printed in DOSE_PRINTED_MG.items():
                 if limit and value == (printed if unit == "mg/day" else limit):
                     on_limit[f"dose {limit} mmol/day as {unit}"] += 1
+        count_medications(meds, case.raw, facts, got)
     print(f"\npopulation {len(population.cases)} seed {SEED}: generate "
           f"{population.generate_s:.2f} s, engine {population.engine_s:.2f} s, oracle "
           f"{population.oracle_s:.2f} s; {ambiguous} patients with more than one spec reading; "
@@ -1694,6 +1798,7 @@ def test_population_reaches_every_status_and_step(population: Population) -> Non
     print("on a limit:", dict(sorted(on_limit.items())))
     print("dose basis:", dict(bases.most_common()))
     print("ambiguities met:", dict(ambiguities.most_common()))
+    print("medications:", dict(sorted(meds.items())))
     assert set(statuses) == set(STATUSES), statuses
     assert set(steps) == set(STEPS), set(STEPS) - set(steps)
     wanted = {f"mg {v} {unit}" for unit, limits in MG_PRINTED.items() for v in limits}
@@ -1710,6 +1815,54 @@ def test_population_reaches_every_status_and_step(population: Population) -> Non
     least = max(2, len(population.cases) // 1000)  # 10 in the default 10,000
     assert min(statuses.values()) >= least and min(steps.values()) >= least, (statuses, steps)
     assert {"standard-start", "step-up", "reduced", "regimen-maximum"} <= set(bases), bases
+    wanted_meds = {f"class {c}" for c in MED_CLASSES} | set(MED_FINDINGS) | {
+        f"separate-dosing with {c}" for c in INTERACTING_MEDS} | {
+        f"{finding} on a magnesium-containing medicine alone"
+        for finding in ("suspected-hypermagnesemia", "stop-magnesium", "separate-dosing",
+                        "magnesium-containing-medicine")} | {
+        "not recognised", "a name in another case", "esomeprazole magnesium",
+        "mg in range on a magnesium-containing medicine alone: not maintain",
+        "magnesium-containing medicine, renal value >= 60: no warning"}
+    assert wanted_meds <= set(meds), sorted(wanted_meds - set(meds))
+
+
+MED_FINDINGS = ("risk-factors-present", "normal-mg-does-not-exclude-deficiency", "review-ppi",
+               "digoxin-risk", "magnesium-containing-medicine", "separate-dosing",
+               "medication-not-recognised")
+
+
+AS_WRITTEN = frozenset(MED_CLASSES) | {n for names in MED_NAMES.values() for n in names} | set(
+    UNRECOGNISED_MEDS)
+
+
+def count_medications(meds: Counter[str], raw: dict[str, Any], facts: Facts,
+                      got: Assessment) -> None:
+    """What the medication lists reached: every class, every medication finding, and a
+    magnesium-containing medicine taken without a current dose."""
+    ids = finding_ids(got)
+    names = list(raw.get("meds", ()))
+    meds.update(f"class {c}" for c in facts.meds)
+    meds.update(finding for finding in MED_FINDINGS if finding in ids)
+    if facts.meds_not_recognised:
+        meds["not recognised"] += 1
+    if any(n not in AS_WRITTEN for n in names):
+        meds["a name in another case"] += 1
+    if "esomeprazole magnesium" in (n.lower() for n in names):
+        meds["esomeprazole magnesium"] += 1
+    if "separate-dosing" in ids:
+        meds.update(f"separate-dosing with {c}" for c in facts.meds & INTERACTING_MEDS)
+    if MG_SOURCE not in facts.meds:
+        return
+    if facts.dose is None:
+        for finding in ("suspected-hypermagnesemia", "stop-magnesium", "separate-dosing",
+                        "magnesium-containing-medicine"):
+            if finding in ids and got.regimen is None:
+                meds[f"{finding} on a magnesium-containing medicine alone"] += 1
+        if got.decided_by == "mg-normal" and got.derived.crcl_ml_min is not None:
+            meds["mg in range on a magnesium-containing medicine alone: not maintain"] += 1
+    if got.derived.crcl_ml_min is not None and got.derived.crcl_ml_min >= CRCL_REDUCED and \
+            "magnesium-containing-medicine" not in ids:
+        meds["magnesium-containing medicine, renal value >= 60: no warning"] += 1
 
 
 def test_the_printed_limits_are_the_canonical_limits_rounded() -> None:
@@ -1820,11 +1973,11 @@ def test_the_oracle_reads_the_spec_examples() -> None:
     # reported 25 vs CG 20: exactly 25 % of the smaller, so the reported value stands; 25.01 is
     # more than 25 %, so the lower (CG) is used
     [same] = spec_decisions({**man, "crcl": "25 mL/min"})
-    assert (same.renal.method, same.renal.shown, same.renal.discrepancy) == ("reported", 25,
+    assert (same.renal.method, same.renal.shown, same.renal.discrepancy) == ("reported", F(25),
                                                                              False)
     [lower] = spec_decisions({**man, "crcl": "25.01 mL/min"})
     assert (lower.renal.method, lower.renal.shown, lower.renal.discrepancy) == (
-        "cockcroft-gault", 20, True)
+        "cockcroft-gault", F(20), True)
     # the regimen follows the deciding step
     ok = {"mg": "0.6 mmol/L", "crcl": "90 mL/min"}
     assert [d.regimen for d in spec_decisions({**ok, "current_dose": "24 mmol/day"})] == [
@@ -1837,6 +1990,43 @@ def test_the_oracle_reads_the_spec_examples() -> None:
         == {("maintain", "maintain")}
     assert decided({"mg": "0.8 mmol/L", "current_dose": "12 mmol/day"}) == {
         ("insufficient-data", "maintain-renal-unknown")}
+
+    # medications (revision 2): names by class id, generic or brand, any case; others listed
+    facts = read_facts({"meds": ["esomeprazole magnesium", "ATORVASTATIN", "Lanoxin", "iron"]})
+    assert facts.meds == {"ppi", "digoxin", "iron"}  # "esomeprazole magnesium stays a PPI"
+    assert facts.meds_not_recognised == ("ATORVASTATIN",)
+
+    def fires(raw: dict[str, Any], finding: str) -> set[bool | None]:
+        return {dict(d.findings)[finding] for d in spec_decisions(raw)}
+
+    # a magnesium-containing medicine is taking magnesium (1g, stop-magnesium), not a dose to
+    # maintain; it warns with CrCl < 60 or unknown
+    epsom = {"meds": ["Epsom salts"]}
+    assert decided({**epsom, "symptoms": ["hyporeflexia"]}) == {
+        ("urgent", "urgent-suspected-hypermagnesemia")}
+    in_range = {"mg": "0.8 mmol/L", "crcl": "90 mL/min"}
+    assert decided({**in_range, **epsom}) == {("do-not-supplement", "mg-normal")}
+    assert fires({**in_range, "mg": "1.2 mmol/L", **epsom}, "stop-magnesium") == {True}
+    assert fires({**in_range, "crcl": "15 mL/min", **epsom}, "stop-magnesium") == {True}
+    assert fires({**in_range, "crcl": "59 mL/min", **epsom},
+                 "magnesium-containing-medicine") == {True}
+    assert fires({**in_range, "crcl": "60 mL/min", **epsom},
+                 "magnesium-containing-medicine") == {False}
+    assert fires({"mg": "0.8 mmol/L", **epsom}, "magnesium-containing-medicine") == {True}
+    low = {"mg": "0.6 mmol/L", "crcl": "90 mL/min"}
+    assert fires({**low, "meds": ["Nexium"]}, "review-ppi") == {True}
+    assert fires({**in_range, "meds": ["Nexium"]}, "review-ppi") == {False}
+    assert fires({**low, "meds": ["digoxin"]}, "digoxin-risk") == {True}
+    assert fires({**in_range, "meds": ["Lanoxin"]}, "digoxin-risk") == {False}
+    # separate-dosing: with a regimen, or a magnesium-containing medicine; not otherwise
+    assert fires({**low, "meds": ["ferrous sulfate"]}, "separate-dosing") == {True}
+    assert fires({**in_range, "meds": ["dolutegravir"]}, "separate-dosing") == {False}
+    assert fires({**in_range, "meds": ["dolutegravir", "milk of magnesia"]},
+                 "separate-dosing") == {True}
+    assert fires({**low, "meds": ["cisplatin"]}, "risk-factors-present") == {True}
+    assert fires({**low, "meds": ["digoxin", "Revolade", "metformin"]},
+                 "risk-factors-present") == {False}
+    assert fires({**low, "meds": ["metformin"]}, "medication-not-recognised") == {True}
 
 
 _CG_24 = {"age": 59, "sex": "male", "weight": "138.88 kg", "creatinine": "6.51 mg/dL"}
@@ -1874,7 +2064,7 @@ def test_the_checks_can_fail(assess: Callable[..., Assessment]) -> None:
     assert echo_problems(raw, good) == []
     assert good.regimen is not None
 
-    wrong_status = replace(good, status="do-not-supplement")
+    wrong_status = replace(good, status=Status("do-not-supplement"))
     assert "status" in (oracle_disagreement(readings, wrong_status) or "")
     assert safety_problems(raw, wrong_status)
     wrong_step = replace(good, decided_by="renal-dose-reduction")
@@ -1896,12 +2086,12 @@ def test_the_checks_can_fail(assess: Callable[..., Assessment]) -> None:
 
     severe = {"mg": "1.1 mg/dL", "crcl": "90 mL/min"}  # < 1.2 mg/dL: severe
     severe_got = assess(**severe)
-    unsafe = replace(severe_got, status="supplement", decided_by="supplement",
+    unsafe = replace(severe_got, status=Status("supplement"), decided_by="supplement",
                      regimen=good.regimen, monitoring=good.monitoring)
     problems = safety_problems(severe, unsafe)
     assert any("must be urgent" in p for p in problems), problems
     renal = {"mg": "0.6 mmol/L", "crcl": "19 mL/min"}
-    unsafe_renal = replace(assess(**renal), status="supplement", regimen=good.regimen)
+    unsafe_renal = replace(assess(**renal), status=Status("supplement"), regimen=good.regimen)
     assert any("< 20" in p for p in safety_problems(renal, unsafe_renal))
     caution = {"mg": "0.6 mmol/L", "crcl": "25 mL/min"}
     caution_got = assess(**caution)
@@ -1925,6 +2115,36 @@ def test_the_checks_can_fail(assess: Callable[..., Assessment]) -> None:
     dosed = replace(maintain_got, regimen=good.regimen)
     assert safety_problems(maintain, dosed)
     assert "regimen" in (oracle_disagreement(spec_decisions(maintain), dosed) or "")
+
+    # the medication findings (revision 2)
+    meds = {"mg": "0.6 mmol/L", "crcl": "90 mL/min",
+            "meds": ["Nexium", "ferrous sulfate", "Lanoxin", "atorvastatin"]}
+    meds_readings = spec_decisions(meds)
+    meds_got = assess(**meds)
+    assert oracle_disagreement(meds_readings, meds_got) is None
+    assert echo_problems(meds, meds_got) == []
+    for finding in ("review-ppi", "separate-dosing", "digoxin-risk", "risk-factors-present",
+                    "medication-not-recognised"):
+        dropped = replace(meds_got, findings=[f for f in meds_got.findings if f.id != finding])
+        assert finding in (oracle_disagreement(meds_readings, dropped) or ""), finding
+    softer = replace(meds_got, findings=[
+        replace(f, severity=Severity("info")) if f.id == "review-ppi" else f
+        for f in meds_got.findings])
+    assert "review-ppi is info" in (oracle_disagreement(meds_readings, softer) or "")
+    unlisted = replace(meds_got, derived=replace(meds_got.derived, meds_not_recognised=[]))
+    assert any("meds_not_recognised" in p for p in echo_problems(meds, unlisted))
+    epsom = {"mg": "0.8 mmol/L", "crcl": "90 mL/min", "meds": ["Epsom salts"]}
+    epsom_got = assess(**epsom)
+    assert oracle_disagreement(spec_decisions(epsom), epsom_got) is None
+    maintained = replace(epsom_got, status=Status("maintain"), decided_by="maintain",
+                         monitoring=maintain_got.monitoring)
+    assert any("maintain" in p for p in safety_problems(epsom, maintained))
+    assert "status" in (oracle_disagreement(spec_decisions(epsom), maintained) or "")
+    antacid = {"mg": "1.5 mmol/L", "crcl": "90 mL/min", "meds": ["milk of magnesia"]}
+    antacid_got = assess(**antacid)
+    quiet = replace(antacid_got, findings=[f for f in antacid_got.findings
+                                           if f.id != "stop-magnesium"])
+    assert any("stop-magnesium" in p for p in safety_problems(antacid, quiet))
 
     # the collector shows the raw patient and both answers
     case = Case(7, raw, readings, set(), wrong_status)
