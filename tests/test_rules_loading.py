@@ -592,6 +592,18 @@ LOCATED = {  # case: (edit returning (file, line), words of the message)
     "vocabulary synonym taken": (lambda f: ("vocabulary.yaml", edit(
         f, "vocabulary.yaml", "synonyms: [spasms, muscle-spasm]", "synonyms: [spasms, cramp]")),
         ("symptoms: 'cramp' already means 'cramps'",)),  # at the entry that came second
+    "medication name read as another class's": (lambda f: ("vocabulary.yaml", (
+        edit(f, "vocabulary.yaml", "Torem, co-amilofruse]", "Torem, co-amilofruse, Nexium.]"),
+        only(load_lines(f, "vocabulary.yaml"), "    ppi:") + 1)[1]),
+        ("meds: 'nexium' reads as the same words as a name of 'loop-diuretic'",)),
+    "not-classed name is a class's name": (lambda f: ("vocabulary.yaml", edit(
+        f, "vocabulary.yaml", "- names: [magnesium stearate]",
+        "- names: [magnesium stearate, Lasix]")),
+        ("meds_not_classed: 'Lasix' is a name of 'loop-diuretic'",)),
+    "elemental name is a salt's name": (lambda f: ("treatment.yaml", edit(
+        f, "treatment.yaml", "elemental_names: [elemental,",
+        "elemental_names: [magnesium oxide, elemental,")),
+        ("'magnesium oxide' is also a salt name",)),
 }
 # Cockcroft-Gault's parameters: each with a plausible number in the wrong unit, at its own line
 for _name, _old, _new in [

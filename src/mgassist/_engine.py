@@ -253,7 +253,7 @@ def _findings(rules: RuleSet, facts: Facts, risk_cites: Sequence[str] = ()) -> l
             continue
         details = []
         cites = list(rule.cite)
-        if "{risk_factors}" in rule.message:
+        if rule.names_risk_factors:
             cites += [c for c in risk_cites if c not in cites]
         for detail in rule.details:
             detail_matched: list[str] = []

@@ -47,6 +47,7 @@ class MedicationNames:
 
     by_words: Mapping[tuple[str, ...], str]
     longest: int
+    spelled: tuple[str, ...] = ()  # each name as one string, for the misspelling search
     _seen: dict[tuple[tuple[str, ...], bool], str | None] = field(
         default_factory=dict, compare=False, repr=False)
 
@@ -65,30 +66,25 @@ class MedicationNames:
         candidates = [w for w in letters if len(w) >= SHORTEST_NEAR]
         if whole and len(letters) > 1:
             candidates.insert(0, " ".join(letters))
-        spelled = [" ".join(name) for name in self.by_words]
         for candidate in candidates:
             limit = typo_budget(len(candidate))
-            if candidate in spelled or limit == 0:
+            if limit == 0 or tuple(candidate.split(" ")) in self.by_words:
                 continue
-            best = min(((edit_distance(candidate, name, limit), name) for name in spelled
+            best = min(((edit_distance(candidate, name, limit), name) for name in self.spelled
                         if " " in name or " " not in candidate), default=(limit + 1, ""))
             if best[0] <= limit:
                 return best[1]
         return None
 
 
-def medication_names(lookup: Mapping[str, str],
-                     not_classed: Iterable[str] = ()) -> MedicationNames:
-    """The word table of a vocabulary lookup (normalized name -> class id) and of the names
-    that belong to no class."""
-    by_words: dict[tuple[str, ...], str] = {}
-    for name in not_classed:
-        if key := words(name):
-            by_words[key] = NOT_CLASSED
-    for name, class_id in lookup.items():
-        if key := words(name):
-            by_words.setdefault(key, class_id)
-    return MedicationNames(by_words, max((len(k) for k in by_words), default=1))
+def medication_names(class_names: Mapping[tuple[str, ...], str],
+                     not_classed: Iterable[tuple[str, ...]] = ()) -> MedicationNames:
+    """The word table: each class's names (as words -> class id), and the names that belong to
+    no class."""
+    by_words = {**{key: NOT_CLASSED for key in not_classed if key}, **class_names}
+    by_words.pop((), None)
+    return MedicationNames(by_words, max((len(k) for k in by_words), default=1),
+                           tuple(" ".join(k) for k in by_words))
 
 
 @dataclass(frozen=True)

@@ -258,7 +258,7 @@ def _salt_unit(field: str, value: Any, unit_text: str, rule: QuantityRule,
     name = normalize_term(rest)
     if unit is None or not name:
         return None, None
-    if name in _ELEMENTAL:  # "300 mg/day elemental": said outright
+    if name in rules.elemental_names:  # "300 mg/day elemental": said outright
         return unit, None
     accepted = "elemental magnesium in mmol/day or mg/day" + _salt_hint(rules)
     why = rules.unconvertible.get(name)
@@ -274,10 +274,6 @@ def _salt_unit(field: str, value: Any, unit_text: str, rule: QuantityRule,
                          "its mass in mg/day (an amount in mmol/day is elemental already)",
                          accepted)
     return unit, salt
-
-
-_ELEMENTAL = frozenset({"elemental", "elemental-magnesium", "elemental-mg", "of-magnesium",
-                        "magnesium"})
 
 
 def _salt_hint(rules: RuleSet | None) -> str:

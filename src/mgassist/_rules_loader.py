@@ -191,7 +191,7 @@ class _Compiler:
         steps = self.steps(sections["steps"], findings)
         risk_factors = self.risk_factors(sections["risk_factors"])
         regimen = self.regimen(sections["regimen"], sections["steps"])
-        salts, unconvertible = self.salts(sections["regimen"], vocabulary)
+        salts, unconvertible, elemental = self.salts(sections["regimen"], vocabulary)
         monitoring = self.monitoring(sections["monitoring"])
         if self.errors:
             raise RulesErrors(self.errors)
@@ -199,7 +199,7 @@ class _Compiler:
             version=self.version, sha256=self.sha256, source=self.source,
             quantities=quantities, vocabulary=vocabulary, thresholds=thresholds,
             cockcroft_gault=cockcroft_gault, calcium_adjustment=calcium_adjustment,
-            salts=salts, unconvertible=unconvertible,
+            salts=salts, unconvertible=unconvertible, elemental_names=elemental,
             predicates={k: v for k, v in predicates.items() if v is not None},
             steps=steps, findings=findings, risk_factors=risk_factors, regimen=regimen,
             monitoring=monitoring, references=references,
@@ -331,15 +331,16 @@ class _Compiler:
             if other != class_id:
                 self.fail("vocabulary", ("meds", class_id), f"meds: {name!r} reads as the same "
                           f"words as a name of {other!r}; a name may mean one class only")
-        not_classed = [name for entry in data.meds_not_classed for name in entry.names]
+        not_classed = []
         for i, entry in enumerate(data.meds_not_classed):
             self.cites("vocabulary", ("meds_not_classed", i, "cite"), entry.cite)
             for j, name in enumerate(entry.names):
-                if words(name) in by_words:
+                not_classed.append(words(name))
+                if not_classed[-1] in by_words:
                     self.fail("vocabulary", ("meds_not_classed", i, "names", j),
                               f"meds_not_classed: {name!r} is a name of "
-                              f"{by_words[words(name)]!r}")
-        medications = medication_names(lookup["meds"], not_classed)
+                              f"{by_words[not_classed[-1]]!r}")
+        medications = medication_names(by_words, not_classed)
         roles = {item: entry.role for item, entry in data.meds.items()}
         names = {item: tuple(entry.synonyms) for item, entry in data.meds.items()}
         return Vocabulary(labels, lookup, roles, medications, names)
@@ -614,12 +615,13 @@ class _Compiler:
             cite_side_effects=cite("regimen", ("side_effects", "cite"), spec.side_effects.cite),
         )
 
-    def salts(self, spec: Any, vocabulary: Vocabulary) -> tuple[dict[str, Salt],
-                                                                 dict[str, str]]:
+    def salts(self, spec: Any, vocabulary: Vocabulary) -> tuple[
+            dict[str, Salt], dict[str, str], frozenset[str]]:
         """The salts a current dose may name, each converted once to elemental magnesium per
         mg of salt; every name must also be a magnesium-containing medicine of the vocabulary.
         A name whose mass cannot be converted (it does not say which hydrate) is refused at
-        input with the reason the rules give."""
+        input with the reason the rules give; the elemental names say the mass is magnesium
+        itself ("300 mg/day elemental")."""
         mg_mass = self.quantity_specs["mg"].molar_mass
         out: dict[str, Salt] = {}
         named: dict[str, str] = {}
@@ -655,7 +657,13 @@ class _Compiler:
                 self.fail("regimen", ("unconvertible", name), f"{name!r} is already the "
                           f"name of salt {named[normalize_term(name)]!r}")
             unconvertible[normalize_term(name)] = " ".join(why.split())
-        return out, unconvertible
+        elemental = frozenset(normalize_term(name) for name in spec.elemental_names)
+        for i, name in enumerate(spec.elemental_names):
+            key = normalize_term(name)
+            if key in named or key in unconvertible:
+                self.fail("regimen", ("elemental_names", i), f"{name!r} is also a salt name, "
+                          "or unconvertible: a name must say one thing")
+        return out, unconvertible, elemental
 
     def step_regimens(self, spec: Any, steps: list[Any], doses: Mapping[str, Any],
                       maximum: Any) -> dict[str, StepRegimen]:

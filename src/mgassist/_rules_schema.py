@@ -207,6 +207,7 @@ class SideEffectsSpec(_Spec):
 class RegimenSpec(_Spec):
     salts: Annotated[dict[Id, SaltSpec], Field(min_length=1)]
     unconvertible: dict[Text, Text] = {}
+    elemental_names: list[Text] = []
     product: Id
     doses: dict[Id, DoseSpec]
     maximum: MaximumSpec

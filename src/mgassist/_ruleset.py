@@ -151,7 +151,8 @@ class Detail:
 
 @dataclass(frozen=True)
 class FindingRule:
-    """A finding: reported whenever its condition is true."""
+    """A finding: reported whenever its condition is true. One whose message names the risk
+    factors present (``{risk_factors}``) also cites theirs."""
 
     id: str
     severity: Severity
@@ -159,6 +160,10 @@ class FindingRule:
     message: str
     details: tuple[Detail, ...]
     cite: tuple[str, ...]
+    names_risk_factors: bool = field(init=False)
+
+    def __post_init__(self) -> None:  # decided once, at load, not per patient
+        object.__setattr__(self, "names_risk_factors", "{risk_factors}" in self.message)
 
 
 @dataclass(frozen=True)
@@ -288,6 +293,7 @@ class RuleSet:
     calcium_adjustment: CalciumAdjustment
     salts: Mapping[str, Salt]
     unconvertible: Mapping[str, str]
+    elemental_names: frozenset[str]
     predicates: Mapping[str, Condition]
     steps: tuple[Step, ...]
     findings: Mapping[str, FindingRule]
