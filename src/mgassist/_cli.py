@@ -186,7 +186,7 @@ def batch(
 
     Example: mgassist batch ward.csv --output assessments.jsonl
     """
-    from ._commands import run_batch
+    from ._batch_command import run_batch
 
     code = run_batch(source, output=output, fmt=fmt, rules_path=rules)
     if code:
