@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +19,43 @@ from mgassist._cli import app
 
 REPO = Path(__file__).resolve().parent.parent
 # Mutation testing (docs/testing.md) runs these tests in mutmut's copy of the repository,
-# <repo>/mutants, so ../shared is one level further up there.
+# <repo>/mutants.
 MUTATION_RUN = REPO.name == "mutants"
-SHARED = (REPO.parent.parent if MUTATION_RUN else REPO.parent) / "shared"
+
+# A fresh clone has nothing beside it: a test that reads a sibling of the repository (such as a
+# shared data folder) passes here and fails there. Every file this test process opens is
+# checked; one beside the repository fails the session (see pytest_sessionfinish below).
+OUTSIDE_REPO_OPENED: list[str] = []
+
+
+def beside_repo(path: str | bytes | int) -> bool:
+    """Whether ``path`` lies next to the repository, not in it (temporary folders excepted)."""
+    if isinstance(path, int):
+        return False  # a file descriptor
+    text = os.fsdecode(path)
+    resolved = Path(os.path.abspath(text))
+    root = REPO.parent if not MUTATION_RUN else REPO.parent.parent
+    temporary = Path(tempfile.gettempdir()).resolve()
+    return (resolved.is_relative_to(root) and not resolved.is_relative_to(REPO)
+            and not (MUTATION_RUN and resolved.is_relative_to(REPO.parent))
+            and not (resolved.is_relative_to(temporary) and not temporary.is_relative_to(root)))
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event == "open" and args and args[0] is not None and beside_repo(args[0]):
+        OUTSIDE_REPO_OPENED.append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_audit)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a test read a file beside the repository."""
+    if OUTSIDE_REPO_OPENED:
+        listed = "\n  ".join(sorted(set(OUTSIDE_REPO_OPENED)))
+        sys.stderr.write(f"\nTests opened files outside the repository (a fresh clone does "
+                         f"not have them; copy what a test needs into tests/data/):\n  {listed}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 # The compiled-rules cache of every CLI run in the tests (in-process and subprocesses) goes to a
 # fresh folder, never to the user's cache; tests of the cache itself set their own folder.

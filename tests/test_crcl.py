@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHARED, finding_ids
+from conftest import finding_ids
 
 from mgassist import Assessment, InputErrors, RuleSet, parse_patient
 
@@ -262,10 +263,10 @@ def test_cli_reports_cockcroft_gault(cli_json: Callable[..., dict[str, Any]]) ->
 # --------------------------------------------------------------------------------------------
 # Data: MedCalc-Bench (Khandekar N. et al., "MedCalc-Bench: Evaluating Large Language Models
 # for Medical Calculations", NeurIPS 2024 Datasets and Benchmarks) and MedCalc-Bench-Verified,
-# licensed CC-BY-SA 4.0. The cases are read at test time from the shared folder, never copied
-# into this repository; see ../shared/external/README.md for provenance and attribution.
+# licensed CC-BY-SA 4.0. The 25 cases are a copy in tests/data/; its README.md there gives their
+# provenance, attribution and licence.
 
-MEDCALC = SHARED / "external" / "medcalc-bench-crcl.jsonl"
+MEDCALC = Path(__file__).parent / "data" / "medcalc-bench-crcl.jsonl"
 
 
 def _medcalc_cases() -> list[dict[str, Any]]:
