@@ -1176,7 +1176,9 @@ def test_done_when_text_report() -> None:
     for text in ["SUPPLEMENT", "12 mmol/day", "291.7", "484", "at night"]:
         assert text in out, text
     assert re.search(r"(?m)^\s*References\s*$", out)
-    assert re.search(r"\[1\]", out.split("References", 1)[1])
+    # the brief report lists the regimen's sources: [1] and [2] (the low-magnesium warning's)
+    # are in the full report
+    assert re.search(r"(?m)^  \[3\] ", out.split("References", 1)[1])
 
 
 def test_done_when_json(cli_json: Callable[..., Out]) -> None:

@@ -147,8 +147,8 @@ def test_a_rule_can_test_the_sex(tmp_path: Path) -> None:
 
 def test_a_steps_finding_is_reported_even_when_its_own_rule_is_silent(tmp_path: Path) -> None:
     """The finding a step names explains the status, so it is always shown, at its severity."""
-    rules = edited_rules(tmp_path, "    severity: warning\n    when: {is: low-mg}\n",
-                         "    severity: warning\n    when: {mg: {known: false}}\n")
+    rules = edited_rules(tmp_path, "    title: Low magnesium\n    when: {is: low-mg}\n",
+                         "    title: Low magnesium\n    when: {mg: {known: false}}\n")
     a = evaluate(parse_patient({"mg": "0.6 mmol/L", "crcl": "80 mL/min"}, rules), rules)
     assert a.decided_by == "supplement"
     (finding,) = [f for f in a.findings if f.id == "hypomagnesemia"]

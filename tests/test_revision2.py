@@ -486,7 +486,7 @@ def test_the_report_keeps_the_bound_of_an_egfr(rules: RuleSet,
                                                assess: Callable[..., Any]) -> None:
     out = io.StringIO()
     render_report(assess(mg="0.6 mmol/L", egfr="<60 mL/min/1.73m2"), rules, file=out,
-                  width=100, color=False)
+                  width=100, color=False, full=True)
     (row,) = [line for line in out.getvalue().splitlines() if line.startswith("│ eGFR")]
     assert "<60.0 mL/min/1.73m2" in row  # never "60.0": the value is below 60
 

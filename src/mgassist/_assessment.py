@@ -31,7 +31,7 @@ __all__ = [
     "RulesIdentity",
 ]
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 # Read by pydantic only when `mgassist schema output` derives the JSON Schema: every key is
 # always present in the output (so all are required), and no other key may appear.
 _SCHEMA_CONFIG: dict[str, Any] = {"json_schema_serialization_defaults_required": True,
@@ -45,9 +45,11 @@ class Finding:
     __pydantic_config__ = _SCHEMA_CONFIG
 
     id: str
+    title: str
     severity: Severity
     message: str
     details: list[str] = field(default_factory=list)
+    action: str | None = None
     citations: list[str]
 
 
@@ -158,6 +160,7 @@ class ReferenceOut:
 
     number: int
     citation: str
+    short: str | None = None
     doi: str | None = None
     pmid: str | None = None
     pmcid: str | None = None

@@ -41,7 +41,7 @@ from ._contract import CrclMethod, Severity, Status
 from ._crcl import CrclEstimate, cockcroft_gault, round_down
 from ._patient import Measured, Patient
 from ._regimen import choose_regimen
-from ._ruleset import RuleSet, Step
+from ._ruleset import FindingRule, RuleSet, Step
 
 __all__ = ["DISCLAIMER", "DecisionCache", "Renal", "evaluate_patient", "patient_facts"]
 
@@ -86,10 +86,7 @@ def evaluate_patient(patient: Patient, rules: RuleSet, *,
         outcome = cache.outcome(numbers, lists, singles, cg_cited)
     texts = _Texts(rules, numbers, renal, outcome.risk_labels, patient.meds_not_recognised,
                    patient.med_names)
-    findings = [Finding(id=f.id, severity=f.severity, message=texts.render(f.message, f.matched),
-                        details=[texts.render(text, matched) for text, matched in f.details],
-                        citations=list(f.citations))
-                for f in outcome.findings]
+    findings = [_finding(f, rules.findings[f.id], texts) for f in outcome.findings]
     step = outcome.step
     return Assessment(
         id=patient.id,
@@ -397,6 +394,14 @@ def _fact(value: Measured, rules: RuleSet, name: str) -> NumberFact:
     return NumberFact(value.canonical, shown, value.unit, value.number, value.bound)
 
 
+def _finding(fired: _Fired, rule: FindingRule, texts: _Texts) -> Finding:
+    return Finding(id=fired.id, title=rule.title or rule.id, severity=fired.severity,
+                   message=texts.render(fired.message, fired.matched),
+                   details=[texts.render(text, matched) for text, matched in fired.details],
+                   action=texts.render(rule.action, fired.matched) if rule.action else None,
+                   citations=list(fired.citations))
+
+
 class _Texts:
     """Fills the placeholders of rule texts for one patient."""
 
@@ -508,6 +513,7 @@ def _references(rules: RuleSet, cited: list[str]) -> dict[str, ReferenceOut]:
     for number, rid in enumerate(dict.fromkeys(cited), start=1):
         ref = rules.references[rid]
         out[rid] = ReferenceOut(number=number, citation=" ".join(ref.citation.split()),
+                                short=ref.short,
                                 doi=ref.doi, pmid=ref.pmid, pmcid=ref.pmcid, url=ref.url,
                                 caveat=ref.caveat)
     return out

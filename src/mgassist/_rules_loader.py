@@ -90,6 +90,14 @@ def check_rules(path: Path | str | None = None) -> tuple[RuleSet, list[RulesErro
     warnings = [compiler.owner["references"].error(
         ("references", rid), f"reference {rid!r} is never cited by any rule")
         for rid in rules.references if rid not in compiler.cited]
+    warnings += [compiler.owner["findings"].error(
+        ("findings", fid), f"finding {fid} has no title: reports name it by its id; add "
+        "title: (a few words a clinician reads at a glance)")
+        for fid, finding in rules.findings.items() if not finding.title]
+    warnings += [compiler.owner["references"].error(
+        ("references", rid), f"reference {rid!r} has no short: brief reports print its full "
+        "citation; add short: (one line, at most 60 characters)")
+        for rid, ref in rules.references.items() if ref.short is None]
     reach = never_fire(rules)
     warnings += [compiler.owner[u.rule.section].error((u.rule.section, *u.rule.where),
                                                       u.message) for u in reach.unreachable]
@@ -254,7 +262,8 @@ class _Compiler:
     # -- sections ----------------------------------------------------------------------------
     def references(self, data: Mapping[str, Any]) -> dict[str, Reference]:
         return {rid: Reference(rid, spec.citation, spec.doi, spec.pmid, spec.pmcid, spec.url,
-                               spec.caveat, spec.supports) for rid, spec in data.items()}
+                               spec.caveat, spec.supports, spec.short)
+                for rid, spec in data.items()}
 
     def cites(self, section: str, where: Path_, ids: list[str]) -> tuple[str, ...]:
         self.cited.update(ids)
@@ -526,8 +535,15 @@ class _Compiler:
                 for i, d in enumerate(spec.details))
             message = self.text("findings", (fid, "message"), spec.message)
             cite = self.cites("findings", (fid, "cite"), spec.cite)
+            title = " ".join((spec.title or "").split())
+            if "{" in title or "}" in title:
+                self.fail("findings", (fid, "title"), f"finding {fid}: a title is shown as "
+                                                      "written; it takes no placeholders")
+            action = None if spec.action is None else \
+                self.text("findings", (fid, "action"), spec.action)
             if when is not None:
-                out[fid] = FindingRule(fid, spec.severity, when, message, details, cite)
+                out[fid] = FindingRule(fid, spec.severity, when, message, details, cite,
+                                       title=title, action=action)
         return out
 
     def steps(self, data: list[Any], findings: Mapping[str, FindingRule]) -> tuple[Step, ...]:

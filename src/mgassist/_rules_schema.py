@@ -145,6 +145,8 @@ class FindingSpec(_Sourced):
     ``basis:`` instead, saying so."""
 
     severity: SeverityId
+    title: Text | None = None
+    action: Text | None = None
     when: Any
     message: Text
     details: list[DetailSpec] = []
@@ -235,6 +237,7 @@ class MonitoringSpec(_Spec):
 
 class ReferenceSpec(_Spec):
     citation: Text
+    short: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
     doi: Text | None = None
     pmid: Text | None = None
     pmcid: Text | None = None

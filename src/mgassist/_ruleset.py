@@ -59,6 +59,19 @@ class QuantityRule:
     compare_in_canonical: bool = False
     bounds: bool = False
 
+    @property
+    def plausible_text(self) -> str:
+        """The plausible range for people, the unit said once: ``0.1 to 5 mmol/L``, ``0 to
+        120 years`` (both limits as the rules write them)."""
+        low, _, low_unit = self.minimum_text.strip().partition(" ")
+        high, _, high_unit = self.maximum_text.strip().partition(" ")
+        if not low_unit or low_unit.strip() != high_unit.strip():
+            return f"{self.minimum_text} to {self.maximum_text}"
+        unit = high_unit.strip()
+        if self.shown_as and self.table.lookup(unit) == self.table.canonical:
+            unit = self.shown_as
+        return f"{low} to {high} {unit}"
+
     def as_used(self, canonical_value: float) -> str:
         """A canonical value for people: one decimal more than labs print, so a converted
         value shows which side of a limit it is on (``0.617 mmol/L``, ``67 years``)."""
@@ -160,6 +173,8 @@ class FindingRule:
     message: str
     details: tuple[Detail, ...]
     cite: tuple[str, ...]
+    title: str = ""  # how reports name it (empty: the rule set gives none; reports use the id)
+    action: str | None = None  # a first action for the decision box, if the finding has one
     names_risk_factors: bool = field(init=False)
 
     def __post_init__(self) -> None:  # decided once, at load, not per patient
@@ -277,6 +292,7 @@ class Reference:
     url: str | None
     caveat: str | None
     supports: str
+    short: str | None = None  # the one-line form of brief reports
 
 
 @dataclass(frozen=True)
