@@ -1,15 +1,24 @@
 """The ``batch`` command without the argument parser: open the input, assess every record,
-stream the JSON lines out (atomically to a file when asked), report and return the exit code."""
+stream the JSON lines out (atomically to a file when asked), report and return the exit code.
+
+On stderr: a note naming the CSV columns ignored (before any record), a progress bar counting
+records (a file over 1 MB, stderr a terminal), and a summary at the end (counts by status)."""
 
 from __future__ import annotations
 
 import io
 import sys
+from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._commands import load_or_report, report_input_errors
 from ._errors import InputError
+
+if TYPE_CHECKING:
+    from ._batch import Columns
+    from ._contract import Status
+    from ._render import RecordsProgress
 
 __all__ = ["run_batch"]
 
@@ -19,8 +28,8 @@ _PROGRESS_EVERY = 2048  # records between progress updates
 
 def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | None) -> int:
     """Assess every record of ``source`` (a path or ``-``); 0 all assessed, 1 some errors,
-    2 unusable arguments. Output lines are written as records are read (streaming)."""
-    from ._batch import BatchInputError, Format, assess_lines, detect_format, records
+    2 unusable arguments or input. Output lines are written as records are read (streaming)."""
+    from ._batch import BatchInputError, Format, assess_lines, detect_format, records, summary
     from ._engine import DecisionCache, evaluate_patient
     from ._files import AtomicWriter, check_writable
     from ._patient import parse_patient
@@ -53,31 +62,45 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
 
         cache = DecisionCache(rules)
         memo: dict[Any, Any] = {}
+        statuses: Counter[Status] = Counter()
 
         def assess(raw: dict[str, Any]) -> bytes:
-            patient = parse_patient(raw, rules, memo=memo)
-            return evaluate_patient(patient, rules, cache=cache).to_json_bytes()
+            assessment = evaluate_patient(parse_patient(raw, rules, memo=memo), rules,
+                                          cache=cache)
+            line = assessment.to_json_bytes()
+            statuses[assessment.status] += 1  # counted here: the JSON is never parsed back
+            return line
 
-        lines = assess_lines(records(stream, chosen), assess)
-        progress = _progress(stream, size)
-        failed = 0
+        lines = assess_lines(records(stream, chosen, name=source, on_columns=_note), assess)
+        progress = _progress(size)
+        count = failed = 0
         try:
             with AtomicWriter(output) if output is not None else _Stdout() as out:
-                for count, (line, assessed) in enumerate(lines, start=1):
+                for line, assessed in lines:
                     out.write(line + b"\n")
+                    count += 1
                     failed += not assessed
                     if progress is not None and count % _PROGRESS_EVERY == 0:
-                        progress(stream.tell())
+                        progress.update(count, stream.tell())
         except BatchInputError as exc:
-            return report_input_errors([exc.error], as_json=False)
+            return report_input_errors(exc.errors, as_json=False)
         finally:
             lines.close()  # finish reading before the input is closed
             if progress is not None:
-                progress(None)
+                progress.stop()
+        sys.stderr.write(summary(records=count, failed=failed, statuses=statuses,
+                                 output=output) + "\n")
         return 1 if failed else 0
     finally:
         if source != "-":
             stream.close()
+
+
+def _note(columns: Columns) -> None:
+    note = columns.note()
+    if note is not None:
+        sys.stderr.write(note + "\n")
+        sys.stderr.flush()
 
 
 class _Stdout:
@@ -88,9 +111,9 @@ class _Stdout:
         sys.stdout.buffer.flush()
 
 
-def _progress(stream: Any, size: int | None) -> Any:
+def _progress(size: int | None) -> RecordsProgress | None:
     if size is None or size < _PROGRESS_FROM_BYTES or not sys.stderr.isatty():
         return None
-    from ._render import progress_bar
+    from ._render import RecordsProgress
 
-    return progress_bar(size)
+    return RecordsProgress(size)

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import IO, Any
 
 from ._assessment import Assessment, Finding, ReferenceOut
 from ._contract import Severity, Status
 from ._ruleset import RuleSet
 
-__all__ = ["HEADLINES", "progress_bar", "render_report"]
+__all__ = ["HEADLINES", "RecordsProgress", "render_report"]
 
 HEADLINES: dict[Status, tuple[str, str]] = {
     Status.URGENT: ("URGENT", "assess now - this is not an oral-supplement decision"),
@@ -185,19 +185,30 @@ def footer(assessment: Assessment, more: str | None, width: int) -> list[Any]:
     return [Text(line, style="italic") for line in hanging("", text, width, 0)]
 
 
-def progress_bar(total_bytes: int) -> Callable[[int | None], None]:
-    """A progress bar on stderr; call it with the bytes read so far, and with None to end."""
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+class RecordsProgress:
+    """A progress bar on stderr that counts records. Their total is unknown until the end, so
+    the bar (and the time left) follows the bytes read; the number shown is records done."""
 
-    progress = Progress("assessing", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                        console=Console(stderr=True), transient=True)
-    task = progress.add_task("batch", total=total_bytes)
-    progress.start()
+    def __init__(self, total_bytes: int, *, console: Any = None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
-    def update(done: int | None) -> None:
-        if done is None:
-            progress.stop()
-        else:
-            progress.update(task, completed=done)
-    return update
+        self._bar = Progress("assessing", BarColumn(),
+                             TextColumn("{task.fields[records]:,} records"),
+                             TimeRemainingColumn(),
+                             console=console or Console(stderr=True), transient=True)
+        self._task = self._bar.add_task("batch", total=total_bytes, records=0)
+        self._bar.start()
+
+    def update(self, records: int, bytes_read: int) -> None:
+        """Show ``records`` done, with the bar at ``bytes_read`` of the input."""
+        self._bar.update(self._task, completed=bytes_read, records=records)
+
+    def stop(self) -> None:
+        """Take the bar off the terminal."""
+        self._bar.stop()
