@@ -17,18 +17,19 @@ VALUES = {
     "--mg": ["0.6 mmol/L", "1.5mg/dL", "0.6", "1.3 mEq/L", "", "9 mmol/L", "0.6 mmol"],
     "--crcl": ["80 mL/min", "25 mL/min", "15 mL/min", "80"],
     "--k": ["3.1 mmol/L", "3.5 mEq/L"],
-    "--creatinine": ["1.1 mg/dL", "97 umol/L"],
+    "--creatinine": ["1.1 mg/dL", "97 umol/L", "106 mg/dL"],
     "--age": ["70", "15", "abc"],
     "--sex": ["female", "m", "x"],
     "--weight": ["70 kg", "154 lb"],
     "--height": ["170 cm", "65 in"],
-    "--med": ["furosemide", "ppi", "omeprazole; doxycycline", "aspirin"],
+    "--med": ["furosemide", "ppi", "omeprazole; doxycycline", "aspirin", "furosemide, aspirin",
+              ""],
     "--condition": ["chronic-diarrhea", "volume depletion"],
     "--symptom": ["seizure", "cramps"],
     "--indication": ["muscle-cramps", "migraine"],
     "--current-dose": ["12 mmol/day", "600 mg/day"],
     "--days-on-dose": ["10", "20"],
-    "--crcl-weight": ["ideal", "actual", "bogus"],
+    "--crcl-weight": ["ideal", "actual", "bogus", " "],
 }
 ODD = ["--json", "--help", "--nope", "-x", "--mg=0.7 mmol/L", "--json=1", "--mg", "extra"]
 
@@ -75,7 +76,15 @@ def both(argv: list[str], capsys: Any) -> tuple[int, str, str]:
     ["assess", "--mg", "0.6", "--age", "abc", "--json"],
     ["assess", "--mg", "0.6 mmol/L", "--mg", "0.9 mmol/L", "--crcl", "80 mL/min", "--json"],
     ["assess", "--mg", "", "--json"],
+    ["assess", "--mg="],
+    ["assess", "--mg", "0.6 mmol/L", "--mg=0.6 mmol/L"],
+    ["assess", "--sex", "f", "--sex", "m", "--sex", "", "--json"],
+    ["assess", "--creatinine", "106 mg/dL", "--mg", "0.6"],
+    ["assess", "--mg", "0.6 mmol/L", "--med", "furosemide,omeprazole", "--json"],
+    ["assess", "--mg", "0.6 mmol/L", "--med", "Lasix 40 mg, twice daily"],
+    ["assess"],
     ["assess", "--json"],
+    ["assess", "--json", "--rules", "/nonexistent/rules"],
     ["assess", "--rules", "/nonexistent/rules", "--mg", "0.6 mmol/L", "--json"],
 ])
 def test_quick_path_equals_typer_path(argv: list[str], capsys: Any) -> None:
@@ -88,13 +97,25 @@ def test_quick_path_is_taken_for_plain_assess_and_not_otherwise() -> None:
     parsed = quick_assess_args(["assess", "--crcl", "80 mL/min", "--med", "a", "--mg=0.6 mmol/L",
                                 "--med", "b", "--json"])
     assert parsed is not None
-    raw, rules, as_json = parsed
+    raw, rules, as_json, full = parsed
     assert list(raw) == ["mg", "crcl", "meds"]  # FIELDS order, as the typer command builds it
-    assert raw["meds"] == ["a", "b"] and rules is None and as_json
-    for argv in (["assess", "--help"], ["assess", "--nope", "1"], ["assess", "--mg"],
-                 ["assess", "--mg", "-1 mmol/L"], ["assess", "x"], ["interview"], [],
-                 ["assess", "--json=1"], ["vocab"]):
+    # every value of every flag as typed: run_assess refuses repeats and empty values
+    assert raw == {"mg": ["0.6 mmol/L"], "crcl": ["80 mL/min"], "meds": ["a", "b"]}
+    assert rules is None and as_json and not full
+    assert quick_assess_args(["assess", "--mg", "0.6 mmol/L", "--full"]) == (
+        {"mg": ["0.6 mmol/L"]}, None, False, True)
+    repeated = quick_assess_args(["assess", "--mg", "", "--mg=0.7 mmol/L"])
+    assert repeated is not None and repeated[0] == {"mg": ["", "0.7 mmol/L"]}
+    for argv in (["assess", "--help"], ["assess", "-h"], ["assess", "--nope", "1"],
+                 ["assess", "--mg"], ["assess", "--mg", "-1 mmol/L"], ["assess", "x"],
+                 ["interview"], [], ["assess", "--json=1"], ["vocab"], ["--version"],
+                 ["assess"], ["assess", "--json"], ["assess", "--rules", "rules", "--json"]):
         assert quick_assess_args(argv) is None, argv
+
+
+def test_shell_completion_is_left_to_typer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_MGASSIST_COMPLETE", "complete_bash")
+    assert quick_assess_args(["assess", "--mg", "0.6 mmol/L"]) is None
 
 
 @settings(max_examples=60, deadline=None,
@@ -137,9 +158,9 @@ def test_an_empty_rule_path_is_refused_not_read_as_the_current_folder(
 
 
 @pytest.mark.parametrize(("argv", "name", "accepted"), [
-    (["rules", "validate", ""], "path",
+    (["rules", "validate", ""], "PATH",
      "a rule file or folder (leave it out to use the bundled rules)"),
-    (["rules", "test", ""], "paths",
+    (["rules", "test", ""], "PATH",
      "a vignette file or folder (leave it out to use the tests/ folder of the rule set)"),
 ])
 def test_an_empty_path_argument_is_refused(argv: list[str], name: str, accepted: str,

@@ -28,15 +28,21 @@ CREATININE_G_PER_MOL = 113.12
 KG_PER_LB = 0.45359237
 CM_PER_IN = 2.54
 
-# The other names a field may go by in an error: the flag's spelling or the JSON key.
-FIELD_NAMES = {
-    "meds": {"meds", "med"},
-    "conditions": {"conditions", "condition"},
-    "symptoms": {"symptoms", "symptom"},
-    "crcl_weight": {"crcl_weight", "crcl-weight"},
-    "current_dose": {"current_dose", "current-dose"},
-    "days_on_dose": {"days_on_dose", "days-on-dose"},
-}
+# How an error names a field (issue 15): on the command line by the flag as typed, in JSON by
+# the key; either way followed by the quantity in words when the name does not say it. Written
+# out by hand, not read from the rules.
+LABELS = {"mg": "serum magnesium", "k": "serum potassium", "ca": "serum total calcium",
+          "albumin": "serum albumin", "creatinine": "serum creatinine",
+          "crcl": "creatinine clearance", "weight": "body weight",
+          "current_dose": "elemental magnesium already taken per day",
+          "days_on_dose": "days on the current magnesium dose"}
+FLAG_OF = {"meds": "--med", "conditions": "--condition", "symptoms": "--symptom"}
+
+
+def named(field: str, *, flag: bool = False) -> str:
+    """``mg (serum magnesium)``, or with ``flag`` ``--mg (serum magnesium)``; ``egfr``."""
+    name = FLAG_OF.get(field, "--" + field.replace("_", "-")) if flag else field
+    return f"{name} ({LABELS[field]})" if field in LABELS else name
 
 
 @pytest.fixture(autouse=True)
@@ -53,16 +59,6 @@ def _bundled_rules_loaded_once(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) 
         return rules if path is None else original(path)
 
     monkeypatch.setattr(_rules_loader, "load_rules", load)
-
-
-def names_of(field: str) -> set[str]:
-    return FIELD_NAMES.get(field, {field})
-
-
-def mentions_field(text: str, field: str) -> bool:
-    """``field`` as a word of its own: ``mg`` in ``mg: ...``, not the ``mg`` of ``mg/dL``."""
-    return any(re.search(rf"(?<![\w/-]){re.escape(name)}(?![\w/-])", text)
-               for name in names_of(field))
 
 
 def mentions_number(text: str, number: str) -> bool:
@@ -106,12 +102,13 @@ def check_refusal(cli: Cli, args: tuple[str, ...], field: str, value: str,
     """The whole contract for one bad value; returns the stderr text."""
     result = refused(cli, *args)
     stderr = result.stderr
-    assert mentions_field(stderr, field), stderr
+    assert stderr.startswith(f"error: {named(field, flag=True)}: "), stderr
     assert value in stderr, stderr
     for word in accepted:
         assert re.search(word, stderr), (word, stderr)
     data = refused_json(cli, *args)
-    assert data["error"]["field"] in names_of(field), data
+    assert data["error"]["field"] == field, data
+    assert data["error"]["message"].startswith(f"{named(field)}: "), data
     assert value in data["error"]["message"], data
     return str(stderr)
 
@@ -284,10 +281,8 @@ def test_several_bad_fields_are_all_reported(cli: Cli) -> None:
     for value in ("0.6", "3.4 foo", "q", "furosemid", "80 mg/dL"):
         assert value in result.stderr, (value, result.stderr)
     data = refused_json(cli, *args)
-    reported = {item["field"] for item in data["errors"]}
-    for field in ("mg", "k", "sex", "meds", "crcl"):
-        assert reported & names_of(field), (field, reported)
-    assert len(data["errors"]) == 5, data["errors"]
+    # in field order, each named by its JSON key
+    assert [item["field"] for item in data["errors"]] == ["mg", "k", "crcl", "sex", "meds"]
 
 
 # -- accepted spellings ------------------------------------------------------------------------
@@ -504,49 +499,52 @@ def assessed(console: Console, *args: str) -> dict[str, Any]:
 
 
 def refused_exactly(console: Console, args: tuple[str, ...], field: str, message: str) -> None:
-    """Exit 2 with exactly ``error: MESSAGE`` on stderr, and the same as JSON naming ``field``."""
+    """Exit 2 with exactly ``error: MESSAGE`` on stderr, MESSAGE naming the flag as typed; and as
+    JSON the same message naming the JSON key ``field`` instead."""
     result = console("assess", *args)
     assert result.exit_code == 2 and result.stdout == "", result.stdout
     assert result.stderr == f"error: {message}\n", result.stderr
+    flag = named(field, flag=True)
+    assert message.startswith(f"{flag}: "), message
     data = json.loads(console("assess", *args, "--json").stdout)
-    assert data["error"] == {"field": field, "message": message}, data
+    assert data["error"] == {"field": field, "message": named(field) + message[len(flag):]}
     assert data["errors"] == [data["error"]], data
 
 
-EGFR_RANGE = "accepted: 1 mL/min/1.73m2 to 200 mL/min/1.73m2"
-ALBUMIN_RANGE = "accepted: 10 g/L to 60 g/L"
+EGFR_RANGE = "accepted: 1 to 200 mL/min/1.73m2"
+ALBUMIN_RANGE = "accepted: 10 to 60 g/L"
 EGFR_UNITS = "accepted: mL/min/1.73m2 (e.g. '45 mL/min/1.73m2')"
 ALBUMIN_UNITS = "accepted: g/L, g/dL (e.g. '35 g/L')"
 
 
-def _outside(field: str, value: str, label: str, accepted: str) -> str:
-    return (f"{field}: '{value}' is outside the plausible range for {label}; check the value "
-            f"and its unit; {accepted}")
+def _outside(name: str, value: str, accepted: str) -> str:
+    return (f"{name}: '{value}' is outside the plausible range; check the value and its unit; "
+            f"{accepted}")
 
 
 # eGFR 1-200 mL/min/1.73m2 and albumin 10-60 g/L (= 1.0-6.0 g/dL): just outside, in every
 # spelling and as a bound (a bound's number is checked like any value).
 NEW_OUTSIDE = [
-    *[pytest.param("--egfr", "egfr", value, _outside("egfr", value, "eGFR", EGFR_RANGE),
+    *[pytest.param("--egfr", "egfr", value, _outside("--egfr", value, EGFR_RANGE),
                    id=f"egfr={value}")
       for value in ("0.9 mL/min/1.73m2", "200.5 mL/min/1.73 m\u00b2", "201 mL/min/{1.73_m2}",
                     "250 mL/min/1.73m\u00b2", "0.5 mL/min/1.73 m2", "300 mL/min/1.73m^2",
                     ">201 mL/min/1.73m2", "<0.5 mL/min/1.73m2", "\u2265 250 mL/min/1.73m2",
                     "\u2264 0.9 mL/min/1.73m2")],
     *[pytest.param("--albumin", "albumin", value,
-                   _outside("albumin", value, "serum albumin", ALBUMIN_RANGE),
+                   _outside("--albumin (serum albumin)", value, ALBUMIN_RANGE),
                    id=f"albumin={value}")
       for value in ("9 g/L", "9.5 g/L", "61 g/L", "60.5 g/L", "0.9 g/dL", "6.1 g/dL",
                     "6.05 g/dL", "100 g/L")],
     pytest.param("--egfr", "egfr", "0 mL/min/1.73m2",
-                 "egfr: '0 mL/min/1.73m2' is zero or negative; eGFR must be above zero; "
+                 "--egfr: '0 mL/min/1.73m2' is zero or negative; it must be above zero; "
                  + EGFR_RANGE, id="egfr=0"),
     pytest.param("--egfr", "egfr", ">=0 mL/min/1.73m2",
-                 "egfr: '>=0 mL/min/1.73m2' is zero or negative; eGFR must be above zero; "
+                 "--egfr: '>=0 mL/min/1.73m2' is zero or negative; it must be above zero; "
                  + EGFR_RANGE, id="egfr=>=0"),
     pytest.param("--albumin", "albumin", "0 g/L",
-                 "albumin: '0 g/L' is zero or negative; serum albumin must be above zero; "
-                 + ALBUMIN_RANGE, id="albumin=0"),
+                 "--albumin (serum albumin): '0 g/L' is zero or negative; it must be above "
+                 "zero; " + ALBUMIN_RANGE, id="albumin=0"),
 ]
 
 
@@ -564,10 +562,9 @@ def test_negative_egfr_and_albumin_are_refused_in_json_input(
 ) -> None:
     """(On the command line a value starting with '-' is read as an option.)"""
     (error,) = input_errors({field: value}, rules)
-    label = {"egfr": "eGFR", "albumin": "serum albumin"}[field]
+    name = {"egfr": "egfr", "albumin": "albumin (serum albumin)"}[field]
     limits = {"egfr": EGFR_RANGE, "albumin": ALBUMIN_RANGE}[field]
-    assert str(error) == (f"{field}: '{value}' is zero or negative; {label} must be above "
-                          f"zero; {limits}")
+    assert str(error) == f"{name}: '{value}' is zero or negative; it must be above zero; {limits}"
 
 
 # At the limits (inclusive) and just inside, in each unit: 1 g/dL = 10 g/L.
@@ -676,8 +673,8 @@ def test_egfr_bound_through_parse_patient(rules: RuleSet) -> None:
     assert plain.egfr is not None and plain.egfr.bound is None
 
 
-def _bound(field: str, value: str, sign: str, accepted: str) -> str:
-    return (f"{field}: '{value}' is a bound ({sign}), not a measured value; give the value the "
+def _bound(name: str, value: str, sign: str, accepted: str) -> str:
+    return (f"{name}: '{value}' is a bound ({sign}), not a measured value; give the value the "
             f"lab measured; accepted: {accepted}")
 
 
@@ -703,48 +700,51 @@ def test_a_bound_is_refused_for_any_quantity_but_egfr(
     console: Console, flag: str, field: str, value: str, sign: str, accepted: str
 ) -> None:
     args = ("--mg", "0.6 mmol/L") if field != "mg" else ()
-    refused_exactly(console, (*args, flag, value), field, _bound(field, value, sign, accepted))
+    refused_exactly(console, (*args, flag, value), field,
+                    _bound(named(field, flag=True), value, sign, accepted))
 
 
 def test_a_bound_is_refused_in_json_input_too(rules: RuleSet) -> None:
     errors = input_errors({"mg": "<0.5 mmol/L", "crcl": ">60 mL/min", "k": "3.4 mmol/L",
                            "egfr": ">60 mL/min/1.73m2"}, rules)
     assert [str(e) for e in errors] == [
-        _bound("mg", "<0.5 mmol/L", "<", "mmol/L, mEq/L, mg/dL (e.g. '0.62 mmol/L')"),
-        _bound("crcl", ">60 mL/min", ">", "mL/min (e.g. '55 mL/min')")]
+        _bound("mg (serum magnesium)", "<0.5 mmol/L", "<",
+               "mmol/L, mEq/L, mg/dL (e.g. '0.62 mmol/L')"),
+        _bound("crcl (creatinine clearance)", ">60 mL/min", ">", "mL/min (e.g. '55 mL/min')")]
 
 
 NEW_BAD_INPUTS = [
     pytest.param(("--egfr", "60"), "egfr",
-                 f"egfr: '60' has no unit; units are never guessed; {EGFR_UNITS}", id="bare-egfr"),
+                 f"--egfr: '60' has no unit; units are never guessed; {EGFR_UNITS}",
+                 id="bare-egfr"),
     pytest.param(("--egfr", ">60"), "egfr",
-                 f"egfr: '>60' has no unit; units are never guessed; {EGFR_UNITS}",
+                 f"--egfr: '>60' has no unit; units are never guessed; {EGFR_UNITS}",
                  id="bare-egfr-bound"),
     pytest.param(("--albumin", "35"), "albumin",
-                 f"albumin: '35' has no unit; units are never guessed; {ALBUMIN_UNITS}",
-                 id="bare-albumin"),
+                 "--albumin (serum albumin): '35' has no unit; units are never guessed; "
+                 f"{ALBUMIN_UNITS}", id="bare-albumin"),
     pytest.param(("--egfr", "60 mL/min"), "egfr",
-                 "egfr: '60 mL/min' unit 'mL/min' is a flow (volume/time), not a unit of eGFR "
+                 "--egfr: '60 mL/min' unit 'mL/min' is a flow (volume/time), not a unit of eGFR "
                  f"(did you mean mL/min/1.73m2?); {EGFR_UNITS}", id="egfr-as-crcl"),
     pytest.param(("--crcl", "60 mL/min/1.73m2"), "crcl",
-                 "crcl: '60 mL/min/1.73m2' unit 'mL/min/1.73m2' is a flow per body surface "
-                 "(as eGFR), not a unit of creatinine clearance (did you mean mL/min?); "
-                 "accepted: mL/min (e.g. '55 mL/min')", id="crcl-as-egfr"),
+                 "--crcl (creatinine clearance): '60 mL/min/1.73m2' unit 'mL/min/1.73m2' is a "
+                 "flow per body surface (as eGFR), not a unit of creatinine clearance (did you "
+                 "mean mL/min?); accepted: mL/min (e.g. '55 mL/min')", id="crcl-as-egfr"),
     pytest.param(("--egfr", "45 mL/min/m2"), "egfr",
-                 "egfr: '45 mL/min/m2' unit 'mL/min/m2' is not accepted for eGFR (did you mean "
+                 "--egfr: '45 mL/min/m2' unit 'mL/min/m2' is not accepted for eGFR (did you mean "
                  f"mL/min/1.73m2?); {EGFR_UNITS}", id="egfr-per-m2-not-1.73m2"),
     pytest.param(("--egfr", "=>60 mL/min/1.73m2"), "egfr",
-                 f"egfr: '=>60 mL/min/1.73m2' does not start with a number; {EGFR_UNITS}",
+                 f"--egfr: '=>60 mL/min/1.73m2' does not start with a number; {EGFR_UNITS}",
                  id="egfr-sign-reversed"),
     pytest.param(("--albumin", "3.5 g"), "albumin",
-                 "albumin: '3.5 g' unit 'g' is a mass, not a unit of serum albumin (did you "
-                 f"mean g/L?); {ALBUMIN_UNITS}", id="albumin-as-mass"),
+                 "--albumin (serum albumin): '3.5 g' unit 'g' is a mass, not a unit of serum "
+                 f"albumin (did you mean g/L?); {ALBUMIN_UNITS}", id="albumin-as-mass"),
     pytest.param(("--albumin", "3.5 mmol/L"), "albumin",
-                 "albumin: '3.5 mmol/L' unit 'mmol/L' is not accepted for serum albumin; "
-                 f"{ALBUMIN_UNITS}", id="albumin-in-mmol"),
+                 "--albumin (serum albumin): '3.5 mmol/L' unit 'mmol/L' is not accepted for "
+                 f"serum albumin; {ALBUMIN_UNITS}", id="albumin-in-mmol"),
     pytest.param(("--albumin", "35 mg/dL"), "albumin",
-                 "albumin: '35 mg/dL' unit 'mg/dL' is not accepted for serum albumin (did you "
-                 f"mean g/dL?); {ALBUMIN_UNITS}", id="albumin-in-mg/dL"),
+                 "--albumin (serum albumin): '35 mg/dL' unit 'mg/dL' is not accepted for serum "
+                 f"albumin (did you mean g/dL?); {ALBUMIN_UNITS}", id="albumin-in-mg/dL"),
 ]
 
 
@@ -823,7 +823,7 @@ def test_a_misspelt_new_term_is_refused_with_did_you_mean(
                        "fatigue, weakness, hyporeflexia, hypotension, respiratory-depression, "
                        "confusion, nausea, tremor, atrial-fibrillation"}[field]
     refused_exactly(console, ("--mg", "0.6 mmol/L", flag, value), field,
-                    f"{field}: '{value}' is not a known {kind} (did you mean {suggestion!r}?); "
+                    f"{flag}: '{value}' is not a known {kind} (did you mean {suggestion!r}?); "
                     f"accepted: {ids}")
 
 
@@ -849,4 +849,4 @@ def test_egfr_and_albumin_keys_in_json_lines_and_csv(cli: Cli, tmp_path: Path) -
         assert (b["derived"]["egfr_comparator"], b["derived"]["egfr_ml_min_173"]) == (None, 45.0)
         assert b["derived"]["albumin_g_l"] == pytest.approx(35.0)
         assert c["error"] == {"field": "crcl", "message": _bound(
-            "crcl", ">60 mL/min", ">", "mL/min (e.g. '55 mL/min')")}, c
+            "crcl (creatinine clearance)", ">60 mL/min", ">", "mL/min (e.g. '55 mL/min')")}, c

@@ -20,14 +20,18 @@ from typer.testing import CliRunner
 
 from mgassist import RuleSet
 from mgassist._cli import app
+from mgassist._interview import TerminalPrompter, run_interview
 from mgassist._questions import (
     TAKES_MAGNESIUM,
     Checked,
     assess_command,
     check,
+    explain_not_needed,
+    misplaced,
     patient_inputs,
     pending,
     questions,
+    summary,
 )
 
 Run = Callable[..., Any]
@@ -43,10 +47,25 @@ def _bundled_rules_loaded_once(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) 
                         lambda path=None: rules if path is None else original(path))
 
 
+CTRL_C = "^C"  # a scripted line that stands for pressing Ctrl-C at that prompt
+CTRL_D = "^D"  # ... and for Ctrl-D
+
+
 @pytest.fixture
 def interview(monkeypatch: pytest.MonkeyPatch) -> Run:
-    """Run ``mgassist interview ARGS`` answering with ``lines`` as if typed at a terminal."""
+    """Run ``mgassist interview ARGS`` answering with ``lines`` as if typed at a terminal
+    (``CTRL_C`` and ``CTRL_D`` as a line press those keys instead)."""
     monkeypatch.setattr("mgassist._interview.stdin_is_terminal", lambda: True)
+    typed = TerminalPrompter.ask
+
+    def ask(self: TerminalPrompter, prompt: str, completions: Any) -> str:
+        text = typed(self, prompt, completions)
+        if text == CTRL_C:
+            raise KeyboardInterrupt
+        if text == CTRL_D:
+            raise EOFError
+        return text
+    monkeypatch.setattr(TerminalPrompter, "ask", ask)
     runner = CliRunner()
 
     def run(lines: list[str], *args: str) -> Any:
@@ -94,6 +113,24 @@ def said(result: Any) -> list[str]:
     """What the interview showed, line by line, without the "> " prompts before each message
     (in a terminal the typed answer and its newline follow the prompt; here nothing is echoed)."""
     return [re.sub(r"^(> )+", "", line) for line in result.stderr.splitlines()]
+
+
+SUMMARY_PROMPT = "Enter to assess, or the number of an answer to change: "
+
+
+def summaries(result: Any) -> list[list[str]]:
+    """Each summary shown, as its numbered lines."""
+    shown: list[list[str]] = []
+    inside = False
+    for line in said(result):
+        if line == "Your answers (as typed -> as used):":
+            shown.append([])
+            inside = True
+        elif inside and re.match(r"^ +\d+  ", line):
+            shown[-1].append(line)
+        else:
+            inside = False
+    return shown
 
 
 def questions_asked(result: Any) -> list[str]:
@@ -154,14 +191,16 @@ def test_every_optional_question_can_be_skipped_with_enter(interview: Run) -> No
     assert data["status"] == "do-not-supplement"
     assert re.search(r"^ +3 +serum creatinine +-$", result.stderr, re.MULTILINE)
     assert re.search(r"^ +8 +eGFR +-$", result.stderr, re.MULTILINE)
-    assert re.search(r"^ +15 +already taking a magnesium supplement +- +-> no$",
+    assert re.search(r"^ +11 +serum albumin +\(not needed: no calcium given\)$",
+                     result.stderr, re.MULTILINE)
+    assert re.search(r"^ +16 +already taking a magnesium supplement +- +-> no$",
                      result.stderr, re.MULTILINE)
 
 
 def test_magnesium_is_required_and_says_why(interview: Run) -> None:
     result = interview(["", *reported("0.6 mmol/L", "80 mL/min")], "--json")
     assert as_json(result)["status"] == "supplement"
-    assert "error: mg: is required: every decision depends on it" in result.stderr
+    assert "error: serum magnesium: is required: every decision depends on it" in result.stderr
     assert "'unknown' if no result is available yet" in result.stderr
 
 
@@ -176,23 +215,24 @@ def test_invalid_answer_gets_the_assess_message_and_is_asked_again(
         interview: Run, cli: Run) -> None:
     result = interview(["0.6", "0.6 mmol/L", "80 mL/min", "", *tail()], "--json")
     assert as_json(result)["derived"]["mg_mmol_l"] == 0.6
-    flag_error = next(line for line in cli("assess", "--mg", "0.6").stderr.splitlines()
-                      if line.startswith("error:"))
-    assert flag_error == ("error: mg: '0.6' has no unit; units are never guessed; accepted: "
-                          "mmol/L, mEq/L, mg/dL (e.g. '0.62 mmol/L')")
-    assert flag_error in said(result)
+    # the message assess gives in JSON (the command line names the flag, --mg, instead)
+    message = json.loads(cli("assess", "--mg", "0.6", "--json").stdout)["error"]["message"]
+    assert message == ("mg (serum magnesium): '0.6' has no unit; units are never guessed; "
+                       "accepted: mmol/L, mEq/L, mg/dL (e.g. '0.62 mmol/L')")
+    # the interview names the field in words, as its question does ("mg" reads as milligrams)
+    assert "error: serum magnesium: " + message.split(": ", 1)[1] in said(result)
     assert "Please answer again" in result.stderr
     assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize(("question_index", "bad", "problem"), [
-    (1, "80", "crcl: '80' has no unit; units are never guessed"),
+    (1, "80", "error: creatinine clearance: '80' has no unit; units are never guessed"),
     (1, "80 mg/dL", "unit 'mg/dL' is a mass concentration, not a unit of creatinine clearance"),
     (2, "abc", "age: 'abc' does not start with a number"),
-    (3, "12 mmol/L", "k: '12 mmol/L' is outside the plausible range for serum potassium"),
+    (3, "12 mmol/L", "error: serum potassium: '12 mmol/L' is outside the plausible range"),
     (5, "frusemidee", "is not a known medication (did you mean 'frusemide'?)"),
     (8, "cramp-ish", "indication: 'cramp-ish' is not a known indication"),
-    (9, "maybe", "takes_magnesium: 'maybe' is not an answer; accepted: yes or no"),
+    (9, "maybe", "takes magnesium: 'maybe' is not an answer; accepted: yes or no"),
 ])
 def test_each_kind_of_bad_answer_is_explained_then_asked_again(
         interview: Run, question_index: int, bad: str, problem: str) -> None:
@@ -258,10 +298,10 @@ def test_one_answer_can_be_corrected_without_starting_over(interview: Run) -> No
 
 def test_correction_keeps_the_answer_on_enter_and_clears_it_on_dash(interview: Run) -> None:
     kept = as_json(interview(reported("0.6 mmol/L", "80 mL/min", "50",
-                                      confirm=("3", "", "")), "--json"))
+                                      confirm=("4", "", "")), "--json"))
     assert kept["inputs"]["age"] == "50"
     cleared = as_json(interview(reported("0.6 mmol/L", "80 mL/min", "50",
-                                         confirm=("3", "-", "")), "--json"))
+                                         confirm=("4", "-", "")), "--json"))
     assert "age" not in cleared["inputs"]
 
 
@@ -277,7 +317,88 @@ def test_clearing_crcl_asks_the_cockcroft_gault_questions_then(interview: Run) -
 def test_unknown_summary_choice_is_explained(interview: Run) -> None:
     result = interview(reported("0.6 mmol/L", "80 mL/min", confirm=("99", "")), "--json")
     assert as_json(result)["status"] == "supplement"
-    assert "'99' is not an answer number" in result.stderr
+    assert SUMMARY_PROMPT + "'99' is not an answer number; type 1 to 18, or press Enter to " \
+        "assess." in said(result)
+
+
+# --- summary numbers keep their meaning (issue 15) ------------------------------------------
+
+WITH_CRCL = [
+    "   1  serum magnesium                            0.6 mmol/L",
+    "   2  creatinine clearance                       80 mL/min",
+    "   3  serum creatinine                           (not needed: a CrCl is given)",
+    "   4  age                                        55          -> 55 years",
+    "   5  sex                                        (not needed: a CrCl is given)",
+    "   6  body weight                                (not needed: a CrCl is given)",
+    "   7  height                                     (not needed: a CrCl is given)",
+    "   8  eGFR                                       (not needed: a CrCl is given)",
+    "   9  serum potassium                            -",
+    "  10  serum total calcium                        -",
+    "  11  serum albumin                              (not needed: no calcium given)",
+    "  12  medications                                -",
+    "  13  conditions                                 -",
+    "  14  symptoms                                   -",
+    "  15  indication                                 -",
+    "  16  already taking a magnesium supplement      -           -> no",
+    "  17  elemental magnesium already taken per day  (not needed: not taking magnesium)",
+    "  18  days on the current magnesium dose         (not needed: not taking magnesium)",
+]
+WITHOUT_CRCL = [
+    "   1  serum magnesium                            0.6 mmol/L",
+    "   2  creatinine clearance                       -",
+    "   3  serum creatinine                           1.0 mg/dL",
+    "   4  age                                        55          -> 55 years",
+    "   5  sex                                        male",
+    "   6  body weight                                80 kg",
+    "   7  height                                     -",
+    "   8  eGFR                                       -",
+    *WITH_CRCL[8:],
+]
+
+
+def test_summary_numbers_every_question_once_so_numbers_never_shift(interview: Run) -> None:
+    # Was: rows appeared and vanished with the CrCl, so 3 was age in one summary and serum
+    # creatinine in the next. Now a question keeps its number (the docs' table); one that
+    # does not apply says why.
+    lines = reported("0.6 mmol/L", "80 mL/min", "55",
+                     confirm=("2", "-", "1.0 mg/dL", "male", "80 kg", "", "", "4", "", ""))
+    result = interview(lines, "--json")
+    assert as_json(result)["derived"]["crcl_method"] == "cockcroft-gault"
+    assert summaries(result) == [WITH_CRCL, WITHOUT_CRCL, WITHOUT_CRCL]
+    assert questions_asked(result)[-1] == "Age"  # 4 is age in both summaries
+
+
+def test_choosing_a_question_that_is_not_needed_says_what_to_change(interview: Run) -> None:
+    result = interview(reported("0.6 mmol/L", "80 mL/min", "55", confirm=("3", "11", "17", "")),
+                       "--json")
+    assert as_json(result)["inputs"] == {"mg": "0.6 mmol/L", "crcl": "80 mL/min", "age": "55"}
+    shown = said(result)
+    for message in [
+        "3 (serum creatinine) is not needed: a CrCl is given. To answer it, clear 2 "
+        "(creatinine clearance) first.",
+        "11 (serum albumin) is not needed: no calcium given. To answer it, give 10 (serum "
+        "total calcium) first.",
+        "17 (elemental magnesium already taken per day) is not needed: not taking magnesium. "
+        "To answer it, answer yes to 16 (already taking a magnesium supplement) first.",
+    ]:
+        assert SUMMARY_PROMPT + message in shown
+    assert summaries(result) == [WITH_CRCL] * 4  # nothing changed, nothing asked
+    assert questions_asked(result).count("Serum creatinine") == 0
+
+
+def test_summary_rows_are_numbered_by_question_not_by_answer(rules: RuleSet) -> None:
+    asked = questions(rules)
+    blank = Checked("", "not given")
+    answers = {q.field: blank for q in asked}
+    answers["crcl"] = Checked("80 mL/min", "80 mL/min")
+    rows = summary(asked, answers)
+    assert [r.number for r in rows] == list(range(1, 19))
+    assert [r.field for r in rows if r.not_needed] == [
+        "creatinine", "sex", "weight", "height", "egfr", "albumin", "current_dose",
+        "days_on_dose"]
+    assert explain_not_needed(asked, "egfr") == (
+        "8 (eGFR) is not needed: a CrCl is given. To answer it, clear 2 (creatinine clearance) "
+        "first.")
 
 
 # --- every status of the spec is reachable -------------------------------------------------
@@ -303,8 +424,33 @@ def test_every_status_can_be_reached(interview: Run, lines: list[str], status: s
 def test_report_is_the_same_renderer_as_assess(interview: Run, cli: Run) -> None:
     result = interview(reported("0.6 mmol/L", "80 mL/min"))
     assert result.exit_code == 0
-    assert result.stdout == cli("assess", "--mg", "0.6 mmol/L", "--crcl", "80 mL/min").stdout
+    # the same brief report; only its last lines differ: assess says how to see the full one
+    # (--full), the interview asks instead
+    assert report_body(result.stdout) == report_body(
+        cli("assess", "--mg", "0.6 mmol/L", "--crcl", "80 mL/min").stdout)
     assert "DECISION: SUPPLEMENT" in result.stdout
+    assert "Full report: --full." not in result.stdout
+
+
+
+def test_the_full_report_is_offered_after_the_brief_one(interview: Run) -> None:
+    from mgassist._interview import FULL_PROMPT
+
+    brief = interview(reported("0.6 mmol/L", "80 mL/min"))  # end of input at the offer: no
+    full = interview([*reported("0.6 mmol/L", "80 mL/min"), "y"])
+    assert brief.exit_code == full.exit_code == 0
+    assert FULL_PROMPT in brief.stderr and FULL_PROMPT in full.stderr
+    assert "Inputs as used" not in brief.stdout
+    # the brief report, then the full one (its findings table and inputs)
+    assert full.stdout.startswith(report_body(brief.stdout))
+    assert full.stdout.count("DECISION: SUPPLEMENT") == 2
+    assert "Inputs as used" in full.stdout and "Findings (most severe first)" in full.stdout
+    no_full_with_json = interview([*reported("0.6 mmol/L", "80 mL/min"), "y"], "--json")
+    assert FULL_PROMPT not in no_full_with_json.stderr  # JSON is complete already
+
+def report_body(out: str) -> str:
+    """The report without its closing lines (the disclaimer, and assess's --full hint)."""
+    return out.split("\nFull report: --full.")[0].split("\nmgassist supports")[0]
 
 
 def test_printed_command_reproduces_the_assessment(interview: Run, cli: Run) -> None:
@@ -347,12 +493,16 @@ def test_save_into_a_missing_folder_fails_before_any_question(interview: Run,
 
 # --- leaving --------------------------------------------------------------------------------
 
-def test_end_of_input_leaves_with_exit_1_and_one_line(interview: Run) -> None:
+def test_end_of_input_leaves_with_exit_1_after_the_answers_so_far(interview: Run) -> None:
     result = interview(["0.6 mmol/L", "80 mL/min"], "--json")
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert said(result)[-1] == (
-        "interview ended (end of input): nothing was assessed or saved.")
+    assert said(result)[-5:] == [
+        "",  # the age question's prompt, left by Ctrl-D
+        "Your answers so far as one command (questions not reached are left out):",
+        "  mgassist assess --mg '0.6 mmol/L' --crcl '80 mL/min' --json",  # as it was run
+        "",
+        "interview ended (end of input): nothing was assessed or saved."]
     assert "Traceback" not in result.output
 
 
@@ -365,6 +515,207 @@ def test_ctrl_c_leaves_with_exit_130(interview: Run, monkeypatch: pytest.MonkeyP
     assert result.stdout == ""
     assert said(result)[-1] == (
         "interview cancelled (Ctrl-C): nothing was assessed or saved.")
+
+
+LEAVE = "Leave without assessing? Nothing will be saved. [y/N] "
+LEFT = "Your answers as one command, to assess them later:"
+LEFT_PARTIAL = "Your answers so far as one command (questions not reached are left out):"
+CANCELLED = "interview cancelled (Ctrl-C): nothing was assessed or saved."
+ENDED = "interview ended (end of input): nothing was assessed or saved."
+
+
+def test_ctrl_c_at_the_summary_asks_then_prints_the_command_and_exits_130(
+        interview: Run, cli: Run) -> None:
+    # Was: Ctrl-C at the summary dropped every answer at once.
+    answers = reported("0.6 mmol/L", "80 mL/min", "55", meds="St John's wort, furosemide",
+                       confirm=())
+    result = interview([*answers, CTRL_C, "y"])
+    assert result.exit_code == 130
+    assert result.stdout == ""
+    command = ("  mgassist assess --mg '0.6 mmol/L' --crcl '80 mL/min' --age 55 "
+               "--med 'St John'\"'\"'s wort' --med furosemide")
+    assert said(result)[-5:] == [
+        SUMMARY_PROMPT,  # left by Ctrl-C
+        LEAVE + LEFT,  # "y" and its newline are the terminal's echo, absent here
+        command,
+        "",
+        CANCELLED]
+    # valid shell, and it assesses what the interview would have
+    words = shlex.split(command)
+    assert words[4:6] == ["--crcl", "80 mL/min"] and "St John's wort" in words
+    again = cli(*words[1:])
+    assert again.exit_code == 0
+    assert report_body(again.stdout) == report_body(interview([*answers, ""]).stdout)
+
+
+def test_no_or_enter_at_the_leave_question_returns_to_the_same_summary(interview: Run) -> None:
+    lines = reported("0.6 mmol/L", "80 mL/min", "55",
+                     confirm=(CTRL_C, "n", CTRL_C, "", CTRL_C, "maybe", "No", ""))
+    result = interview(lines, "--json")
+    assert as_json(result)["status"] == "supplement"
+    assert summaries(result) == [WITH_CRCL] * 4
+    shown = said(result)
+    # asked after each Ctrl-C; "n", Enter and "No" each end the line (input is not echoed)
+    assert shown.count(LEAVE) == 3 and shown.count(LEAVE + "Please answer y or n.") == 1
+    assert LEFT not in result.stderr and "cancelled" not in result.stderr
+
+
+@pytest.mark.parametrize("key", [CTRL_C, CTRL_D])
+def test_a_second_ctrl_c_or_ctrl_d_at_the_leave_question_leaves(interview: Run,
+                                                                  key: str) -> None:
+    result = interview(reported("0.6 mmol/L", "80 mL/min", confirm=(CTRL_C, key)))
+    assert result.exit_code == 130
+    assert said(result)[-6:] == [
+        SUMMARY_PROMPT, LEAVE, LEFT, "  mgassist assess --mg '0.6 mmol/L' --crcl '80 mL/min'",
+        "", CANCELLED]
+
+
+def test_ctrl_d_at_the_summary_prints_the_command_and_exits_1(interview: Run) -> None:
+    result = interview(reported("0.6 mmol/L", "80 mL/min", confirm=(CTRL_D,)))
+    assert result.exit_code == 1
+    assert said(result)[-5:] == [
+        SUMMARY_PROMPT, LEFT, "  mgassist assess --mg '0.6 mmol/L' --crcl '80 mL/min'", "",
+        ENDED]
+
+
+def test_ctrl_c_while_correcting_keeps_the_answers_the_summary_showed(interview: Run) -> None:
+    # CrCl cleared, then Ctrl-C at the creatinine question it brings: No returns to the
+    # summary as it was, CrCl included; Yes prints that summary's command.
+    back = interview(reported("0.6 mmol/L", "80 mL/min", "55",
+                              confirm=("2", "-", CTRL_C, "n", "")), "--json")
+    assert summaries(back) == [WITH_CRCL, WITH_CRCL]
+    assert as_json(back)["inputs"]["crcl"] == "80 mL/min"
+    left = interview(reported("0.6 mmol/L", "80 mL/min", "55", confirm=("2", "-", CTRL_C, "y")))
+    assert left.exit_code == 130
+    assert said(left)[-4:] == [
+        LEAVE + LEFT, "  mgassist assess --mg '0.6 mmol/L' --crcl '80 mL/min' --age 55", "",
+        CANCELLED]
+
+
+def test_ctrl_c_before_the_summary_prints_the_answers_so_far(interview: Run) -> None:
+    result = interview(["0.6 mmol/L", "", "1.0 mg/dL", "55", CTRL_C])
+    assert result.exit_code == 130
+    assert said(result)[-5:] == [
+        "",  # the sex question's prompt, left by Ctrl-C
+        LEFT_PARTIAL,
+        "  mgassist assess --mg '0.6 mmol/L' --creatinine '1.0 mg/dL' --age 55",
+        "",
+        CANCELLED]
+    nothing = interview(["unknown", "", CTRL_C])  # nothing to carry over: no command
+    assert nothing.exit_code == 130
+    assert said(nothing)[-2:] == ["", CANCELLED] and "mgassist assess" not in nothing.stderr
+
+
+def test_the_command_on_leaving_carries_the_callers_options(rules: RuleSet) -> None:
+    """What ``interview`` passes as ``command_extra`` (its --json and --rules) ends the
+    command, as it ends the command printed after an assessment."""
+    shown: list[str] = []
+    script = iter(reported("0.6 mmol/L", "80 mL/min", confirm=(CTRL_C, "y")))
+
+    class Script:
+        def ask(self, prompt: str, completions: Any) -> str:
+            shown.append(prompt)
+            line = next(script)
+            if line == CTRL_C:
+                raise KeyboardInterrupt
+            return line
+
+        def say(self, text: str = "") -> None:
+            shown.append(text)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_interview(rules, Script(), command_extra=["--json", "--rules", "my rules/"])
+    assert shown[-2:] == [LEFT, "  mgassist assess --mg '0.6 mmol/L' --crcl '80 mL/min' "
+                                "--json --rules 'my rules/'"]
+
+
+# --- an item typed at the wrong list question (issue 15) -------------------------------------
+
+def test_a_symptom_typed_as_a_condition_moves_to_the_symptoms_question(interview: Run) -> None:
+    # Was: "'tetany' is not a known condition", without saying that it is a symptom.
+    result = interview(reported("0.6 mmol/L", "80 mL/min", "55", conditions="Tetany, diabetes",
+                                symptoms="seizures"), "--json")
+    data = as_json(result)
+    assert data["inputs"]["conditions"] == ["diabetes"]
+    assert data["inputs"]["symptoms"] == ["Tetany", "seizures"]
+    shown = said(result)
+    assert "note: 'Tetany' is a symptom, not a condition: moved to the symptoms question (14)." \
+        in shown
+    at = shown.index("Symptoms")
+    assert shown[at + 1:at + 3] == [
+        "  accepts: ids, several at once separated by commas; ? lists them",
+        "  From an earlier answer: Tetany. Type any others, or Enter for just these."]
+    assert not [line for line in shown if line.startswith("error:")]
+    # Enter at the symptoms question keeps just the moved item
+    kept = as_json(interview(reported("0.6 mmol/L", "80 mL/min", conditions="tetany"),
+                             "--json"))
+    assert kept["inputs"]["symptoms"] == ["tetany"] and "conditions" not in kept["inputs"]
+
+
+@pytest.mark.parametrize(("answers", "note", "inputs"), [
+    ({"conditions": "diabetes", "symptoms": "tetany, AKI"},
+     "note: 'AKI' is a condition, not a symptom: added to the conditions answer (13).",
+     {"conditions": ["diabetes", "AKI"], "symptoms": ["tetany"]}),
+    ({"meds": "furosemide", "conditions": "omeprazole 20 mg"},
+     "note: 'omeprazole 20 mg' is a medication, not a condition: added to the medications "
+     "answer (12).",
+     {"meds": ["furosemide", "omeprazole 20 mg"]}),
+    ({"meds": "Lasix 40 mg, dehydration"},  # was: kept as a medication not recognised
+     "note: 'dehydration' is a condition, not a medication: moved to the conditions question "
+     "(13).",
+     {"meds": ["Lasix 40 mg"], "conditions": ["dehydration"]}),
+])
+def test_conditions_symptoms_and_medications_go_where_they_belong(
+        interview: Run, answers: dict[str, str], note: str,
+        inputs: dict[str, list[str]]) -> None:
+    result = interview(reported("0.6 mmol/L", "80 mL/min", **answers), "--json")
+    data = as_json(result)
+    assert note in said(result)
+    assert [line for line in said(result) if line.startswith("note:")] == [note]
+    assert {k: v for k, v in data["inputs"].items() if k in ("meds", "conditions",
+                                                             "symptoms")} == inputs
+    assert "medication-not-recognised" not in finding_ids(data)
+
+
+def test_nothing_moves_while_the_answer_has_an_error(interview: Run) -> None:
+    lines = reported("0.6 mmol/L", "80 mL/min", conditions="tetany")
+    lines.insert(lines.index("tetany"), "tetany, hypocalcemia")
+    result = interview(lines, "--json")
+    assert as_json(result)["inputs"]["symptoms"] == ["tetany"]
+    shown = said(result)
+    errors = [line for line in shown if line.startswith("error:")]
+    assert len(errors) == 1
+    assert errors[0].startswith("error: conditions: 'hypocalcemia' is not a known condition")
+    notes = [i for i, line in enumerate(shown) if line.startswith("note:")]
+    assert len(notes) == 1 and notes[0] > shown.index(errors[0])  # only after the retyping
+
+
+def test_a_correction_moves_an_item_into_an_answer_already_given(interview: Run) -> None:
+    result = interview(reported("0.6 mmol/L", "80 mL/min", symptoms="seizure",
+                                confirm=("13", "diabetes, tetany", "")), "--json")
+    data = as_json(result)
+    assert (data["inputs"]["conditions"], data["inputs"]["symptoms"]) == (
+        ["diabetes"], ["seizure", "tetany"])
+    assert "note: 'tetany' is a symptom, not a condition: added to the symptoms answer (14)." \
+        in said(result)
+    assert summaries(result)[-1][12:14] == [
+        "  13  conditions                                 diabetes",
+        "  14  symptoms                                   seizure, tetany"]
+
+
+def test_misplaced_keeps_what_the_question_accepts(rules: RuleSet) -> None:
+    by_field = {q.field: q for q in questions(rules)}
+    conditions, symptoms, meds = by_field["conditions"], by_field["symptoms"], by_field["meds"]
+    assert misplaced(conditions, "Tetany, diabetes", rules) == (
+        "diabetes", {"symptoms": ("Tetany",)})
+    assert misplaced(conditions, "diabetes; aki", rules) == ("diabetes; aki", {})  # as typed
+    assert misplaced(symptoms, "cramps", rules) == ("cramps", {})  # also an indication: stays
+    assert misplaced(meds, "atorvastatin", rules) == ("atorvastatin", {})  # not recognised
+    assert misplaced(meds, "seizure, Lasix", rules) == ("Lasix", {"symptoms": ("seizure",)})
+    assert misplaced(conditions, "frusemidee", rules) == ("frusemidee", {})  # a typo: refused
+    assert misplaced(conditions, "tetany, furosemide", rules) == (
+        "", {"symptoms": ("tetany",), "meds": ("furosemide",)})
+    assert misplaced(by_field["indication"], "tetany", rules) == ("tetany", {})
 
 
 def test_not_a_terminal_points_to_assess_and_exits_2(cli: Run) -> None:
@@ -520,14 +871,13 @@ def test_egfr_bound_is_accepted_in_the_interview(interview: Run) -> None:
 
 
 @pytest.mark.parametrize(("bad", "problem"), [
-    ("60", "error: egfr: '60' has no unit; units are never guessed; accepted: mL/min/1.73m2 "
+    ("60", "error: eGFR: '60' has no unit; units are never guessed; accepted: mL/min/1.73m2 "
            "(e.g. '45 mL/min/1.73m2')"),
-    ("60 mL/min", "error: egfr: '60 mL/min' unit 'mL/min' is a flow (volume/time), not a unit "
+    ("60 mL/min", "error: eGFR: '60 mL/min' unit 'mL/min' is a flow (volume/time), not a unit "
                   "of eGFR (did you mean mL/min/1.73m2?); accepted: mL/min/1.73m2 (e.g. "
                   "'45 mL/min/1.73m2')"),
-    (">250 mL/min/1.73m2", "error: egfr: '>250 mL/min/1.73m2' is outside the plausible range "
-                           "for eGFR; check the value and its unit; accepted: 1 mL/min/1.73m2 "
-                           "to 200 mL/min/1.73m2"),
+    (">250 mL/min/1.73m2", "error: eGFR: '>250 mL/min/1.73m2' is outside the plausible range; "
+                           "check the value and its unit; accepted: 1 to 200 mL/min/1.73m2"),
 ])
 def test_a_bad_egfr_is_explained_then_asked_again(interview: Run, bad: str,
                                                   problem: str) -> None:
@@ -568,10 +918,10 @@ def test_a_bad_albumin_is_explained_then_asked_again(interview: Run) -> None:
     result = interview(lines, "--json")
     assert as_json(result)["derived"]["albumin_g_l"] == 35
     assert [line for line in said(result) if line.startswith("error:")] == [
-        "error: albumin: '35' has no unit; units are never guessed; accepted: g/L, g/dL "
-        "(e.g. '35 g/L')",
-        "error: albumin: '6.5 g/dL' is outside the plausible range for serum albumin; check "
-        "the value and its unit; accepted: 10 g/L to 60 g/L"]
+        "error: serum albumin: '35' has no unit; units are never guessed; accepted: "
+        "g/L, g/dL (e.g. '35 g/L')",
+        "error: serum albumin: '6.5 g/dL' is outside the plausible range; check "
+        "the value and its unit; accepted: 10 to 60 g/L"]
 
 
 def test_question_mark_lists_units_and_range_of_egfr_and_albumin(interview: Run) -> None:
@@ -583,9 +933,9 @@ def test_question_mark_lists_units_and_range_of_egfr_and_albumin(interview: Run)
     assert as_json(result)["derived"]["albumin_g_l"] == 35
     shown = said(result)
     egfr_at = shown.index("  accepted: mL/min/1.73m2, e.g. 45 mL/min/1.73m2")
-    assert shown[egfr_at + 1] == "  plausible: 1 mL/min/1.73m2 to 200 mL/min/1.73m2"
+    assert shown[egfr_at + 1] == "  plausible: 1 to 200 mL/min/1.73m2"
     albumin_at = shown.index("  accepted: g/L or g/dL, e.g. 35 g/L")
-    assert shown[albumin_at + 1] == "  plausible: 10 g/L to 60 g/L"
+    assert shown[albumin_at + 1] == "  plausible: 10 to 60 g/L"
     assert egfr_at < albumin_at
 
 
@@ -616,19 +966,21 @@ def test_a_crcl_given_in_the_summary_drops_the_egfr_answer(interview: Run) -> No
     data = as_json(result)
     assert "egfr" not in data["inputs"] and data["derived"]["egfr_ml_min_173"] is None
     assert (data["derived"]["crcl_method"], data["status"]) == ("reported", "supplement")
-    last = result.stderr[result.stderr.rindex("Your answers"):]
-    assert "eGFR" not in last and "--egfr" not in last
+    assert ("   8  eGFR                                       (not needed: a CrCl is given)"
+            in summaries(result)[-1])
+    assert "--egfr" not in result.stderr
 
 
 def test_clearing_the_calcium_drops_the_albumin_answer(interview: Run) -> None:
     lines = reported("0.6 mmol/L", "80 mL/min", ca="2.10 mmol/L", albumin="35 g/L",
-                     confirm=("5", "-", ""))
+                     confirm=("10", "-", ""))
     result = interview(lines, "--json")
     data = as_json(result)
     assert "ca" not in data["inputs"] and "albumin" not in data["inputs"]
     assert data["derived"]["albumin_g_l"] is None
-    last = result.stderr[result.stderr.rindex("Your answers"):]
-    assert "serum albumin" not in last and "--albumin" not in last
+    assert ("  11  serum albumin                              (not needed: no calcium given)"
+            in summaries(result)[-1])
+    assert "--albumin" not in result.stderr
 
 
 def test_egfr_question_is_titled_egfr_with_a_lower_case_e(interview: Run) -> None:

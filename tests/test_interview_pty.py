@@ -68,7 +68,12 @@ def test_a_full_session_in_a_terminal_ends_with_the_report(tmp_path: Path) -> No
     child.sendline("")
     # 32.6 mL/min by Cockcroft-Gault (worked by hand in test_interview.py): 30-60 band.
     child.expect_exact("DECISION: SUPPLEMENT WITH CAUTION")
-    child.expect_exact("correct-mg-before-k")
+    # the brief report: the decision box's first action, findings by title
+    child.expect_exact("Give magnesium first or together with potassium")
+    child.expect_exact("Low potassium too: magnesium first or with it")
+    child.expect_exact("Show the full report")
+    child.sendline("y")
+    child.expect_exact("(correct-mg-before-k)")  # the full report names the rule too
     child.expect_exact("Cockcroft-Gault: ideal weight")
     child.expect_exact("The same assessment in one command:")
     child.expect_exact("--albumin '38 g/L' --creatinine '1.4 mg/dL' --egfr "
@@ -126,9 +131,87 @@ def test_ctrl_c_and_ctrl_d_leave_cleanly(tmp_path: Path, key: str, status: int,
     assert child.exitstatus == status, transcript.getvalue()
     after = transcript.getvalue().split("> ")[-1]
     assert "Traceback" not in transcript.getvalue()
-    assert [line for line in after.splitlines() if line.strip()] in (
-        [message], ["^C", message], ["^D", message], ["^C" + message], ["^D" + message])
+    lines = [line.strip() for line in after.splitlines() if line.strip()]
+    if lines[0] in ("^C", "^D"):  # the terminal's echo of the key, when it shows one
+        lines = lines[1:]
+    # what was answered before leaving is not lost: it is printed as a command
+    assert lines == [LEFT_PARTIAL, "mgassist assess --mg '0.6 mmol/L'", message]
     assert list(tmp_path.iterdir()) == []
+
+
+LEAVE = "Leave without assessing? Nothing will be saved. [y/N] "
+LEFT = "Your answers as one command, to assess them later:"
+LEFT_PARTIAL = "Your answers so far as one command (questions not reached are left out):"
+
+
+def to_the_summary(child: pexpect.spawn) -> None:
+    """Answer every question (a drug name with an apostrophe, to test the quoting), up to the
+    summary's prompt."""
+    answer(child, "Serum magnesium", "0.6 mmol/L")
+    answer(child, "Creatinine clearance", "80 mL/min")
+    answer(child, "Age", "55")
+    answer(child, "Serum potassium", "")
+    answer(child, "Serum total calcium", "")
+    answer(child, "Medications", "St John's wort")
+    for question in ("Conditions", "Symptoms", "Indication",
+                     "Already taking a magnesium supplement"):
+        answer(child, question, "")
+    child.expect_exact("Your answers (as typed -> as used):")
+    child.expect_exact("  4  age")  # numbered as in docs/interview.md, whatever is skipped
+    child.expect_exact("Enter to assess, or the number of an answer to change: ")
+
+
+def test_ctrl_c_at_the_summary_asks_and_yes_prints_the_command(tmp_path: Path) -> None:
+    child, transcript = spawn("--save", str(tmp_path / "a.json"), cwd=tmp_path)
+    to_the_summary(child)
+    child.send("\x03")
+    child.expect_exact(LEAVE)
+    child.sendline("y")
+    child.expect_exact(LEFT)
+    child.expect_exact("\r\n  ")
+    child.expect_exact("\r\n")
+    command = child.before
+    child.expect_exact("interview cancelled (Ctrl-C): nothing was assessed or saved.")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130, transcript.getvalue()
+    assert "Traceback" not in transcript.getvalue()
+    assert list(tmp_path.iterdir()) == []
+    assert command == ("mgassist assess --mg '0.6 mmol/L' --crcl '80 mL/min' --age 55 "
+                       "--med 'St John'\"'\"'s wort'")
+    # pasted into a shell as printed, it assesses the patient
+    bin_dir = str(Path(sys.executable).parent)  # where the mgassist script is installed
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+           "NO_COLOR": "1"}
+    done = subprocess.run(["/bin/sh", "-c", command + " --json"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["status"] == "supplement"
+    assert data["inputs"]["meds"] == ["St John's wort"]
+
+
+def test_no_at_the_leave_question_returns_to_the_summary_and_enter_assesses(
+        tmp_path: Path) -> None:
+    child, transcript = spawn(cwd=tmp_path)
+    to_the_summary(child)
+    child.send("\x03")
+    child.expect_exact(LEAVE)
+    child.sendline("n")
+    child.expect_exact("Your answers (as typed -> as used):")
+    child.expect_exact("  4  age")
+    child.expect_exact("Enter to assess, or the number of an answer to change: ")
+    child.sendline("")
+    child.expect_exact("DECISION: SUPPLEMENT")
+    child.expect_exact("Show the full report")
+    child.sendline("")
+    child.expect_exact("The same assessment in one command:")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, transcript.getvalue()
+    assert transcript.getvalue().count(LEAVE) == 1
+    assert LEFT not in transcript.getvalue()
+    assert "cancelled" not in transcript.getvalue()
 
 
 def test_piped_stdin_is_refused_instead_of_hanging(tmp_path: Path) -> None:

@@ -1,12 +1,16 @@
 """The ``mgassist`` command: parse arguments, load, call the core, render, map errors to exits.
 
-Exit codes (a contract, also printed by --help):
-  0  an assessment was produced, whatever its status (or: the rules are valid)
-  1  ``rules validate``: the rule set has errors
-  2  invalid input or unusable arguments (the message names the field, the value and what is
-     accepted); with --json also {"error": {"field": ..., "message": ...}} on stdout
-  3  internal error (a bug): one line on stderr, never a traceback; MGASSIST_DEBUG=1 shows it
-  1  ``interview``: left with Ctrl-D (end of input); 130: left with Ctrl-C
+Exit codes (a contract, printed at the end of every command's --help by ``_epilog``):
+  0    an assessment was produced, whatever its status (or: the rules are valid)
+  1    ``rules validate``/``rules test``: problems found; ``batch``: some records had errors;
+       ``interview``: left with Ctrl-D (end of input)
+  2    invalid input or unusable arguments (the message names the flag, the value and what is
+       accepted); with --json also {"error": {"field": ..., "message": ...}} on stdout
+  3    internal error (a bug): one line on stderr, never a traceback; MGASSIST_DEBUG=1 shows it
+  130  interrupted (Ctrl-C)
+
+Help is plain click text (no rich), so docs/cli-reference.md is generated from it
+(scripts/cli_reference.py) and checked by tests/test_cli_reference.py.
 """
 
 from __future__ import annotations
@@ -14,33 +18,60 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import IO, Annotated, Any, NoReturn
 
 import typer
 
+from ._cli_help import BAD_INPUT, BUG, CTRL_C, HelpCommand, epilog, metavar
 from ._errors import InputError, RulesErrors
 from ._fields import FIELDS
 
 __all__ = ["app", "main", "run_app"]
 
-EXIT_HELP = (
-    "Exit codes: 0 assessment produced (any status); 2 invalid input or arguments; "
-    "3 internal error."
-)
 app = typer.Typer(
     name="mgassist",
     help="Decision support for oral magnesium supplementation, from cited YAML rules. "
-         "It supports, and does not replace, clinical judgement. " + EXIT_HELP,
+         "It supports, and does not replace, clinical judgement.",
+    epilog=epilog(
+        ['mgassist assess --mg "0.6 mmol/L" --crcl "80 mL/min"',
+         "mgassist interview",
+         "mgassist assess -h"],
+        [("0", "success (assess: an assessment was produced, whatever its status)"),
+         ("1", "rules validate/test: problems; batch: some records had errors;"),
+         ("", "interview: left with Ctrl-D"),
+         *BAD_INPUT, BUG, CTRL_C]),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-rules_app = typer.Typer(help="Work with rule sets.", no_args_is_help=True,
-                        rich_markup_mode=None)
+rules_app = typer.Typer(
+    help="Work with rule sets: validate, test with vignettes, show.",
+    epilog=epilog(["mgassist rules validate my-rules/",
+                    "mgassist rules test --coverage --rules my-rules/",
+                    "mgassist rules show correct-mg-before-k"],
+                   [("0", "success"), ("1", "rules validate/test: problems found"),
+                    ("2", "unusable arguments or rules"), BUG]),
+    no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(rules_app, name="rules")
 
-_HELP = {f.name: f.help for f in FIELDS}
+
+def _version(value: bool) -> None:
+    if value:
+        from ._commands import version_text
+
+        typer.echo(version_text())
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", help="print the version of mgassist and of its bundled rules, then exit",
+        is_eager=True, callback=_version)] = False,
+) -> None:
+    pass
 
 
 def _given_path(text: str, accepted: str) -> Path:
@@ -62,62 +93,104 @@ def _vignette_path(text: str) -> Path:
 
 RulesOption = Annotated[Path | None, typer.Option(
     "--rules", help="rule file or folder to use instead of the bundled rules",
-    show_default=False, parser=_rule_path)]
-
-
+    show_default=False, parser=_rule_path, metavar="PATH")]
 def _opt(name: str) -> Any:
     spec = next(f for f in FIELDS if f.name == name)
     hint = " (see `mgassist units`)" if spec.kind in ("quantity", "number") else ""
     hint = " (see `mgassist vocab`)" if spec.vocabulary else hint
-    return typer.Option(spec.flag, help=spec.help + hint, show_default=False)
+    return typer.Option(spec.flag, help=spec.help + hint, show_default=False,
+                        metavar=metavar(spec))
 
 
-@app.command(epilog=EXIT_HELP)
+class _NoPatientValue(typer.BadParameter):
+    """``assess`` without a patient value: its help, then the error, on stderr (exit 2)."""
+
+    def __init__(self, ctx: typer.Context) -> None:
+        super().__init__("no patient value was given: give at least one, such as --mg with its "
+                         "unit (the options are listed above)", ctx=ctx)
+
+    def format_message(self) -> str:
+        return self.message
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        assert self.ctx is not None
+        typer.echo(self.ctx.get_help() + "\n", err=True)
+        typer.echo(f"Error: {self.format_message()}", err=True)
+
+
+# Every patient flag is declared as a list, so that a single-value flag given twice reaches
+# run_assess (which refuses it, naming the flag) instead of click keeping the last one silently.
+Values = list[str] | None
+
+
+@app.command(cls=HelpCommand, epilog=epilog(
+    ['mgassist assess --mg "0.6 mmol/L" --crcl "80 mL/min"',
+     'mgassist assess --mg "1.6 mg/dL" --creatinine "106 umol/L" --age 78 \\',
+     '    --sex female --weight "154 lb" --med furosemide --med omeprazole',
+     'mgassist assess --mg "0.6 mmol/L" --egfr ">90 mL/min/1.73m2" --json',
+     'mgassist assess --mg "0.6 mmol/L" --crcl "25 mL/min" --explain'],
+    [("0", "an assessment was produced, whatever its status"),
+     ("2", "invalid input or arguments: each error names the flag, the value"),
+     ("", 'and what is accepted (with --json also {"error": ...} on stdout)'), BUG]))
 def assess(
-    mg: Annotated[str | None, _opt("mg")] = None,
-    k: Annotated[str | None, _opt("k")] = None,
-    ca: Annotated[str | None, _opt("ca")] = None,
-    albumin: Annotated[str | None, _opt("albumin")] = None,
-    creatinine: Annotated[str | None, _opt("creatinine")] = None,
-    crcl: Annotated[str | None, _opt("crcl")] = None,
-    egfr: Annotated[str | None, _opt("egfr")] = None,
-    age: Annotated[str | None, _opt("age")] = None,
-    sex: Annotated[str | None, _opt("sex")] = None,
-    weight: Annotated[str | None, _opt("weight")] = None,
-    height: Annotated[str | None, _opt("height")] = None,
-    med: Annotated[list[str] | None, _opt("meds")] = None,
-    condition: Annotated[list[str] | None, _opt("conditions")] = None,
-    symptom: Annotated[list[str] | None, _opt("symptoms")] = None,
-    indication: Annotated[str | None, _opt("indication")] = None,
-    current_dose: Annotated[str | None, _opt("current_dose")] = None,
-    days_on_dose: Annotated[str | None, _opt("days_on_dose")] = None,
-    crcl_weight: Annotated[str | None, _opt("crcl_weight")] = None,
+    ctx: typer.Context,
+    mg: Annotated[Values, _opt("mg")] = None,
+    k: Annotated[Values, _opt("k")] = None,
+    ca: Annotated[Values, _opt("ca")] = None,
+    albumin: Annotated[Values, _opt("albumin")] = None,
+    creatinine: Annotated[Values, _opt("creatinine")] = None,
+    crcl: Annotated[Values, _opt("crcl")] = None,
+    egfr: Annotated[Values, _opt("egfr")] = None,
+    age: Annotated[Values, _opt("age")] = None,
+    sex: Annotated[Values, _opt("sex")] = None,
+    weight: Annotated[Values, _opt("weight")] = None,
+    height: Annotated[Values, _opt("height")] = None,
+    med: Annotated[Values, _opt("meds")] = None,
+    condition: Annotated[Values, _opt("conditions")] = None,
+    symptom: Annotated[Values, _opt("symptoms")] = None,
+    indication: Annotated[Values, _opt("indication")] = None,
+    current_dose: Annotated[Values, _opt("current_dose")] = None,
+    days_on_dose: Annotated[Values, _opt("days_on_dose")] = None,
+    crcl_weight: Annotated[Values, _opt("crcl_weight")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the assessment as JSON")] = False,
     explain: Annotated[bool, typer.Option(
         "--explain", help="after the report, trace every rule in evaluation order: fired or "
         "not and why, with the values, thresholds and comparisons (with --json: an "
         "\"explain\" array)")] = False,
+    full: Annotated[bool, typer.Option(
+        "--full", help="the full report: every finding with its message and sources, the "
+        "regimen in detail, the inputs as entered and as used, the references in full "
+        "(default: the brief report)")] = False,
     rules: RulesOption = None,
 ) -> None:
     """Assess one patient: decision, findings, regimen, monitoring and references.
 
-    Example: mgassist assess --mg "0.6 mmol/L" --crcl "80 mL/min"
+    Give each laboratory or body value with its unit (see `mgassist units`): units are never
+    guessed. Give each flag once; repeat --med, --condition and --symptom for several. A flag
+    given an empty value is an error, not "not given": leave the flag out instead.
     """
-    raw = {"mg": mg, "k": k, "ca": ca, "albumin": albumin, "creatinine": creatinine,
-           "crcl": crcl, "egfr": egfr, "age": age,
-           "sex": sex, "weight": weight, "height": height, "meds": med or [],
-           "conditions": condition or [], "symptoms": symptom or [], "indication": indication,
-           "current_dose": current_dose, "days_on_dose": days_on_dose,
-           "crcl_weight": crcl_weight}
+    given = {"mg": mg, "k": k, "ca": ca, "albumin": albumin, "creatinine": creatinine,
+             "crcl": crcl, "egfr": egfr, "age": age, "sex": sex, "weight": weight,
+             "height": height, "meds": med, "conditions": condition, "symptoms": symptom,
+             "indication": indication, "current_dose": current_dose,
+             "days_on_dose": days_on_dose, "crcl_weight": crcl_weight}
+    values = {name: list(v) for name, v in given.items() if v}
+    if not values:
+        raise _NoPatientValue(ctx)
     from ._commands import run_assess
 
-    code = run_assess({k_: v for k_, v in raw.items() if v is not None}, rules_path=rules,
-                      as_json=as_json, explain=explain)
+    code = run_assess(values, rules_path=rules, as_json=as_json, explain=explain, full=full)
     if code:
         raise typer.Exit(code)
 
 
-@app.command(epilog=EXIT_HELP + " Interview only: 1 end of input (Ctrl-D); 130 Ctrl-C.")
+@app.command(cls=HelpCommand, epilog=epilog(
+    ["mgassist interview", "mgassist interview --save assessment.json",
+     "mgassist interview --json --rules my-rules/"],
+    [("0", "an assessment was produced, whatever its status"),
+     ("1", "left with Ctrl-D (end of input): nothing was assessed or saved"),
+     ("2", "unusable arguments, or standard input is not a terminal"), BUG,
+     ("130", "left with Ctrl-C: nothing was assessed or saved")]))
 def interview(
     as_json: Annotated[bool, typer.Option("--json", help="print the assessment as JSON")] = False,
     save: Annotated[Path | None, typer.Option(
@@ -127,12 +200,12 @@ def interview(
 ) -> None:
     """Answer questions about one patient, one at a time, then see the same report as assess.
 
-    Example: mgassist interview --save assessment.json
+    At the end it prints the one-shot `mgassist assess` command for the same patient.
     """
     from ._commands import show
     from ._engine import evaluate_patient
     from ._files import check_writable, write_atomically
-    from ._interview import TerminalPrompter, run_interview, stdin_is_terminal
+    from ._interview import TerminalPrompter, run_interview, stdin_is_terminal, wants_full
 
     if not stdin_is_terminal():
         typer.echo("error: interview asks its questions at a terminal, and stdin is not one. "
@@ -144,8 +217,10 @@ def interview(
     if problem is not None:
         _input_failure([problem], as_json=as_json)
     loaded = _load(rules, as_json=as_json)
+    extra = (["--json"] if as_json else []) + (["--rules", str(rules)] if rules else [])
+    prompter = TerminalPrompter()
     try:
-        done = run_interview(loaded, TerminalPrompter())
+        done = run_interview(loaded, prompter, command_extra=extra)
     except KeyboardInterrupt:
         typer.echo("\ninterview cancelled (Ctrl-C): nothing was assessed or saved.", err=True)
         raise typer.Exit(130) from None
@@ -155,17 +230,22 @@ def interview(
         raise typer.Exit(1) from None
     assessment = evaluate_patient(done.patient, loaded)
     typer.echo("", err=True)
-    show(assessment, loaded, as_json=as_json)
+    show(assessment, loaded, as_json=as_json, more=None)
     if save is not None:
         write_atomically(save, assessment.to_json(indent=True) + "\n")
         typer.echo(f"Saved the JSON assessment to {save}.", err=True)
-    extra = (["--json"] if as_json else []) + (["--rules", str(rules)] if rules else [])
+    if not as_json and wants_full(prompter):
+        show(assessment, loaded, as_json=False, full=True)
     typer.echo(f"The same assessment in one command:\n  {done.command(extra)}", err=True)
 
 
-@app.command(epilog="Exit codes: 0 every record assessed; 1 some records had errors (each has "
-                    "an error line, all lines were written); 2 unusable arguments or input; "
-                    "3 internal error.")
+@app.command(cls=HelpCommand, epilog=epilog(
+    ["mgassist batch ward.csv --output assessments.jsonl",
+     "mgassist batch patients.jsonl > assessments.jsonl",
+     "export-labs | mgassist batch - --format csv"],
+    [("0", "every record was assessed"),
+     ("1", "some records had errors (each has an error line; all lines were written)"),
+     ("2", "unusable arguments or input"), BUG, CTRL_C]))
 def batch(
     source: Annotated[str, typer.Argument(
         metavar="INPUT", help="JSON Lines (.jsonl) or CSV (.csv) file of patients, or - for "
@@ -174,8 +254,8 @@ def batch(
         "--output", "-o", help="write the JSON Lines here (atomically) instead of stdout",
         show_default=False, metavar="FILE")] = None,
     fmt: Annotated[str, typer.Option(
-        "--format", help="auto (from the suffix, else the first character), jsonl or csv")
-    ] = "auto",
+        "--format", help="auto (from the suffix, else the first character), jsonl or csv",
+        metavar="[auto|jsonl|csv]")] = "auto",
     rules: RulesOption = None,
 ) -> None:
     """Assess many patients: one JSON line out per input record, in input order.
@@ -183,8 +263,6 @@ def batch(
     Keys (JSON) or columns (CSV) are the assess fields in snake_case (mg, crcl, current_dose,
     meds...); several meds in one CSV cell are separated by ';' or ','. A record that cannot be
     assessed gets an error line naming the field, and the others go on.
-
-    Example: mgassist batch ward.csv --output assessments.jsonl
     """
     from ._batch_command import run_batch
 
@@ -193,15 +271,14 @@ def batch(
         raise typer.Exit(code)
 
 
-@app.command()
+@app.command(cls=HelpCommand, epilog=epilog(
+    ["mgassist schema input", "mgassist schema output > assessment.schema.json"],
+    [("0", "the schema was printed"), ("2", "not input or output"), BUG]))
 def schema(
     which: Annotated[str, typer.Argument(
         metavar="input|output", help="input: a patient record; output: an assessment")],
 ) -> None:
-    """Print the JSON Schema of a patient record (input) or of an assessment (output).
-
-    Example: mgassist schema output > assessment.schema.json
-    """
+    """Print the JSON Schema of a patient record (input) or of an assessment (output)."""
     from ._schemas import input_schema, output_schema
 
     schemas = {"input": input_schema, "output": output_schema}
@@ -211,16 +288,16 @@ def schema(
     typer.echo(json.dumps(schemas[which](), indent=2, ensure_ascii=False))
 
 
-@app.command()
+@app.command(cls=HelpCommand, epilog=epilog(
+    ["mgassist vocab", "mgassist vocab meds", "mgassist vocab conditions --rules my-rules/"],
+    [("0", "the vocabulary was listed"), ("2", "not a vocabulary, or unusable rules"), BUG]))
 def vocab(
     kind: Annotated[str | None, typer.Argument(
-        help="meds, conditions, symptoms or indications (default: all)")] = None,
+        help="meds, conditions, symptoms or indications (default: all)", metavar="KIND",
+        show_default=False)] = None,
     rules: RulesOption = None,
 ) -> None:
-    """List the accepted ids and the names that map to them.
-
-    Example: mgassist vocab meds
-    """
+    """List the accepted ids and the names that map to them."""
     loaded = _load(rules, as_json=False)
     kinds = list(loaded.vocabulary.labels)
     if kind is not None and kind not in kinds:
@@ -234,12 +311,11 @@ def vocab(
             typer.echo(f"  {line}")
 
 
-@app.command()
+@app.command(cls=HelpCommand, epilog=epilog(
+    ["mgassist units", "mgassist units --rules my-rules/"],
+    [("0", "the units were listed"), ("2", "unusable rules"), BUG]))
 def units(rules: RulesOption = None) -> None:
-    """List each quantity with its accepted units, an example and its plausible range.
-
-    Example: mgassist units
-    """
+    """List each quantity with its accepted units, an example and its plausible range."""
     loaded = _load(rules, as_json=False)
     for spec in FIELDS:
         rule = loaded.quantities.get(spec.name)
@@ -249,22 +325,24 @@ def units(rules: RulesOption = None) -> None:
         if rule.table.plain_number:
             accepted = f"a plain number ({rule.shown_as or rule.table.canonical})"
         typer.echo(f"{spec.flag:16} {rule.label}: {accepted}; e.g. {rule.example!r}; "
-                   f"plausible {rule.minimum_text} to {rule.maximum_text}")
+                   f"plausible {rule.plausible_text}")
 
 
-@rules_app.command("validate")
+@rules_app.command("validate", cls=HelpCommand, epilog=epilog(
+    ["mgassist rules validate", "mgassist rules validate my-rules/ --strict"],
+    [("0", "the rule set is valid (warnings allowed, unless --strict)"),
+     ("1", "the rule set has problems, or warnings with --strict"),
+     ("2", "the path does not exist"), BUG]))
 def rules_validate(
     path: Annotated[Path | None, typer.Argument(
         help="rule file or folder (default: the bundled rules)", show_default=False,
-        parser=_rule_path)] = None,
+        parser=_rule_path, metavar="PATH")] = None,
     strict: Annotated[bool, typer.Option(
         "--strict", help="count warnings (rules that can never fire, references never cited) "
         "as problems: exit 1")] = False,
 ) -> None:
     """Load a rule set and report every problem as file:line (exit 1 if any), then warnings:
     rules that can never fire (where detectable) and references never cited.
-
-    Example: mgassist rules validate rules/
     """
     from ._rules_loader import check_rules
 
@@ -288,14 +366,17 @@ def rules_validate(
         raise typer.Exit(1)
 
 
-@rules_app.command("test", epilog="Exit codes: 0 every case passed (and with --coverage "
-                   "everything was exercised); 1 a case failed or, with --coverage, a rule or "
-                   "threshold boundary was never exercised (unless --warn-uncovered); 2 the "
-                   "rules or the vignette files cannot be used.")
+@rules_app.command("test", cls=HelpCommand, epilog=epilog(
+    ["mgassist rules test", "mgassist rules test --coverage",
+     "mgassist rules test my-cases.yaml --rules my-rules/"],
+    [("0", "every case passed (and with --coverage everything was exercised)"),
+     ("1", "a case failed or, with --coverage, a rule or threshold boundary was"),
+     ("", "never exercised (unless --warn-uncovered)"),
+     ("2", "the rules or the vignette files cannot be used"), BUG]))
 def rules_test(
     paths: Annotated[list[Path] | None, typer.Argument(
         help="vignette files or folders (default: the tests/ folder of the rule set)",
-        show_default=False, parser=_vignette_path)] = None,
+        show_default=False, parser=_vignette_path, metavar="PATH")] = None,
     rules: RulesOption = None,
     coverage: Annotated[bool, typer.Option(
         "--coverage", help="list every rule with the number of cases in which it fired, and "
@@ -305,10 +386,7 @@ def rules_test(
         "--warn-uncovered", help="with --coverage: only warn about what was never "
         "exercised")] = False,
 ) -> None:
-    """Run test vignettes (a patient and what the rules must decide) and report each case.
-
-    Example: mgassist rules test --coverage
-    """
+    """Run test vignettes (a patient and what the rules must decide) and report each case."""
     from ._rules_commands import run_rules_test
 
     code = run_rules_test(paths or [], rules_path=rules, show_coverage=coverage,
@@ -317,17 +395,17 @@ def rules_test(
         raise typer.Exit(code)
 
 
-@rules_app.command("show")
+@rules_app.command("show", cls=HelpCommand, epilog=epilog(
+    ["mgassist rules show", "mgassist rules show correct-mg-before-k"],
+    [("0", "the rules were shown"), ("2", "not a rule id, or unusable rules"), BUG]))
 def rules_show(
     rule_id: Annotated[str | None, typer.Argument(
         help="a step, finding, risk factor, threshold or predicate id (default: all, as a "
-        "table)", show_default=False)] = None,
+        "table)", show_default=False, metavar="ID")] = None,
     rules: RulesOption = None,
 ) -> None:
     """Show the rule set as a table (id, when, severity, status, citations), or one rule in
     full with its references; both with the rule set's version and sha256.
-
-    Example: mgassist rules show correct-mg-before-k
     """
     from ._rules_commands import run_rules_show
 
@@ -354,7 +432,7 @@ def _input_failure(errors: tuple[InputError, ...] | list[InputError], *, as_json
 def run_app() -> int:
     """Run the typer application on sys.argv; usage errors become exit 2 (JSON with --json)."""
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="mgassist")  # also for python -m mgassist
     except typer.TyperException as exc:  # usage errors: unknown option, missing value...
         show = getattr(exc, "show", None)
         if callable(show):

@@ -2,9 +2,11 @@
 
 A plain one-shot ``mgassist assess --flag value ... [--json]`` is parsed here, from the same
 FIELDS table that declares typer's options, and run without importing typer. Anything else
-(help, another command, an unknown or malformed option, a value that starts with ``-``) goes
-to the typer application, which owns every usage message. tests/test_entry.py checks that both
-paths give the same output and exit code.
+(help, another command, an unknown or malformed option, a value that starts with ``-``, an
+``assess`` without a patient value, shell completion) goes to the typer application, which owns
+every usage message. Both paths hand ``run_assess`` every value of every flag as typed, so an
+empty or repeated flag is refused in one place. tests/test_entry.py checks that both paths give
+the same output and exit code.
 """
 
 from __future__ import annotations
@@ -13,27 +15,32 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from ._fields import FIELDS
 
 __all__ = ["main", "quick_assess_args"]
 
 _FLAGS = {spec.flag: spec for spec in FIELDS if spec.name != "id"}
+_COMPLETION = "_MGASSIST_COMPLETE"  # set by the shell completion scripts: typer answers them
 
 
-def quick_assess_args(argv: Sequence[str]) -> tuple[dict[str, Any], Path | None, bool] | None:
-    """``(raw fields, --rules, --json)`` for a plain assess command line, else None."""
-    if not argv or argv[0] != "assess":
+def quick_assess_args(argv: Sequence[str]
+                      ) -> tuple[dict[str, list[str]], Path | None, bool, bool] | None:
+    """``(each field's values as typed, --rules, --json, --full)`` for a plain assess command
+    line with at least one patient value, else None."""
+    if not argv or argv[0] != "assess" or _COMPLETION in os.environ:
         return None
-    given: dict[str, Any] = {}
+    given: dict[str, list[str]] = {}
     rules: Path | None = None
-    as_json = False
+    as_json = full = False
     rest = list(argv[1:])
     while rest:
         word = rest.pop(0)
         if word == "--json":
             as_json = True
+            continue
+        if word == "--full":
+            full = True
             continue
         flag, has_value, value = word.partition("=")
         if flag != "--rules" and flag not in _FLAGS:
@@ -49,13 +56,11 @@ def quick_assess_args(argv: Sequence[str]) -> tuple[dict[str, Any], Path | None,
                 return None  # refused by the typer command, with its message
             rules = Path(value)
             continue
-        spec = _FLAGS[flag]
-        if spec.kind == "list":
-            given.setdefault(spec.name, []).append(value)
-        else:
-            given[spec.name] = value  # as click does: the last one wins
-    raw = {spec.name: given[spec.name] for spec in FIELDS if spec.name in given}
-    return raw, rules, as_json
+        given.setdefault(_FLAGS[flag].name, []).append(value)  # repeats: run_assess decides
+    if not given:
+        return None  # the typer command prints the usage
+    ordered = {spec.name: given[spec.name] for spec in FIELDS if spec.name in given}
+    return ordered, rules, as_json, full
 
 
 def main() -> None:
@@ -69,8 +74,8 @@ def main() -> None:
         else:
             from ._commands import run_assess
 
-            raw, rules, as_json = quick
-            code = run_assess(raw, rules_path=rules, as_json=as_json)
+            given, rules, as_json, full = quick
+            code = run_assess(given, rules_path=rules, as_json=as_json, full=full)
     except SystemExit:
         raise
     except KeyboardInterrupt:

@@ -28,23 +28,37 @@ class MgassistError(Exception):
 
 @dataclass(frozen=True)
 class InputError(MgassistError):
-    """One patient field that cannot be used, with its value and what would be accepted."""
+    """One patient field that cannot be used, with its value and what would be accepted.
+
+    ``label``: the quantity in words (``serum magnesium``), when the field's name does not say
+    it; ``parse_patient`` fills it from the rules. ``str()`` names the field by its JSON key;
+    the command line names it by its flag instead (``message(name="--mg")``)."""
 
     field: str
     value: str
     problem: str
     accepted: str = ""
+    label: str = ""
 
-    def __str__(self) -> str:
+    def message(self, *, name: str | None = None) -> str:
+        """The error as one line, naming the field as ``name`` (default: its JSON key), then
+        the quantity in words: ``--mg (serum magnesium): '0.6' has no unit; ...``."""
+        named = name or self.field
+        if self.label and self.label != named:
+            named += f" ({self.label})"
         shown = f" {self.value!r}" if self.value != "" else ""
-        text = f"{self.field}:{shown} {self.problem}"
+        text = f"{named}:{shown} {self.problem}"
         if self.accepted:
             text += f"; accepted: {self.accepted}"
         return text
 
+    def __str__(self) -> str:
+        return self.message()
+
     def as_json(self) -> dict[str, str]:
-        """The ``{"field": ..., "message": ...}`` object of the JSON error contract."""
-        return {"field": self.field, "message": str(self)}
+        """The ``{"field": ..., "message": ...}`` object of the JSON error contract: the field
+        is the JSON key, whatever the command line called it."""
+        return {"field": self.field, "message": self.message()}
 
 
 class InputErrors(MgassistError):

@@ -9,6 +9,7 @@ are never guessed. Every error names the field, the value and what is accepted.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import re
@@ -25,7 +26,7 @@ from ._medications import read_medication
 from ._ruleset import QuantityRule, RuleSet, Salt, normalize_term
 from ._units import UnitProblem, convert, dimension_words, parse_amount, quantity
 
-__all__ = ["Measured", "Patient", "parse_patient", "split_items"]
+__all__ = ["Measured", "Patient", "parse_patient", "split_items", "with_label"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,8 +143,18 @@ def parse_patient(raw: Mapping[str, Any], rules: RuleSet, *,
         errors.append(InputError("crcl_weight", basis.value, "needs a height (--height)",
                                  "auto or actual without a height"))
     if errors:
-        raise InputErrors(errors)
+        raise InputErrors([with_label(error, rules) for error in errors])
     return Patient(**values, inputs=_jsonable(inputs))
+
+
+def with_label(error: InputError, rules: RuleSet) -> InputError:
+    """``error`` with its quantity in words (``mg`` -> ``serum magnesium``), from the rules;
+    unchanged when the field's own name says it already (``age``, ``egfr``) or is no quantity."""
+    rule = rules.quantities.get(error.field)
+    if error.label or rule is None or \
+            rule.label.lower() == error.field.replace("_", " ").lower():
+        return error
+    return dataclasses.replace(error, label=rule.label)
 
 
 _MEMO_LIMIT = 20_000
@@ -239,11 +250,13 @@ def measure(field: str, value: Any, rule: QuantityRule, *,
         raise InputError(field, _show(value), "is not a finite number", accepted)
     if entered < 0 or (number == 0 and rule.minimum > 0):
         what = "zero or negative" if rule.minimum > 0 else "negative"
-        raise InputError(field, _show(value), f"is {what}; {rule.label} must be above zero"
+        raise InputError(field, _show(value), f"is {what}; it must be above zero"
                          if rule.minimum > 0 else f"is {what}", _range(rule))
     if not rule.minimum <= canonical <= rule.maximum:
-        raise InputError(field, _show(value), f"is outside the plausible range for "
-                         f"{rule.label}; check the value and its unit", _range(rule))
+        hint = _other_unit_hint(f"{bound or ''}{entered}", number, unit, rule) \
+            if salt is None else ""
+        raise InputError(field, _show(value), f"is outside the plausible range{hint}; check "
+                         "the value and its unit", _range(rule))
     return Measured(number=entered, unit=unit, canonical=canonical,
                     canonical_unit=table.canonical, bound=bound,
                     salt=None if salt is None else salt.label)
@@ -374,7 +387,20 @@ def _unit_problem(unit_text: str, rule: QuantityRule) -> str:
 
 
 def _range(rule: QuantityRule) -> str:
-    return f"{rule.minimum_text} to {rule.maximum_text}"
+    return rule.plausible_text
+
+
+def _other_unit_hint(shown: str, number: float, unit: str, rule: QuantityRule) -> str:
+    """`` (106 umol/L would be plausible: did you mean umol/L?)`` when the number, implausible
+    in the unit typed, is plausible in another unit of the same quantity (a likely mix-up of
+    units); else nothing. Only the rules' units and limits are used."""
+    table = rule.table
+    fits = [other for other in table.units if other != unit
+            and rule.minimum <= number * table.factors[other] <= rule.maximum]
+    if not fits:
+        return ""
+    values = " or ".join(f"{shown} {other}" for other in fits)
+    return f" ({values} would be plausible: did you mean {' or '.join(fits)}?)"
 
 
 def _term(spec: FieldSpec, item: Any, rules: RuleSet) -> Any:

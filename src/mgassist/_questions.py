@@ -4,7 +4,10 @@
     check(question, text, rules)       -> Checked (what was typed and what it means) or errors
     pending(questions, answers)        -> the next question to ask, or None
     patient_inputs(questions, answers) -> the raw patient record, as ``assess`` would get it
-    summary(questions, answers, rules) -> numbered rows: label, as typed, as used
+    summary(questions, answers)        -> one row per question, numbered once for the whole
+                                          interview: label, as typed, as used, or why not needed
+    misplaced(question, text, rules)   -> a list answer without the items that belong to another
+                                          list question (a symptom typed as a condition), and those
     assess_command(questions, answers) -> the equivalent one-shot ``mgassist assess`` line
 
 Labels, units, examples and vocabularies come from ``_fields.FIELDS`` and the rules, the
@@ -24,10 +27,12 @@ from enum import Enum
 
 from ._errors import InputError, InputErrors
 from ._fields import FIELD_BY_NAME, FIELDS, field_label
+from ._medications import read_medication
 from ._patient import Measured, Patient, parse_patient, split_items
-from ._ruleset import RuleSet
+from ._ruleset import RuleSet, normalize_term
 
 __all__ = [
+    "ITEM_NOUNS",
     "TAKES_MAGNESIUM",
     "UNKNOWN",
     "Checked",
@@ -36,7 +41,10 @@ __all__ = [
     "When",
     "assess_command",
     "check",
+    "join_items",
     "listing",
+    "misplaced",
+    "explain_not_needed",
     "patient_inputs",
     "pending",
     "questions",
@@ -91,13 +99,15 @@ class Checked:
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """One line of the summary shown before evaluating."""
+    """One line of the summary shown before evaluating: an answer, or why its question is not
+    needed (then ``typed`` and ``used`` are empty)."""
 
     number: int
     field: str
     label: str
     typed: str
     used: str
+    not_needed: str = ""
 
 
 _ORDER: tuple[tuple[str, When], ...] = (
@@ -184,7 +194,7 @@ def listing(question: Question, rules: RuleSet) -> tuple[str, ...]:
     rule = rules.quantities.get(question.field)
     if rule is not None:
         return (f"accepted: {question.accepts}",
-                f"plausible: {rule.minimum_text} to {rule.maximum_text}")
+                f"plausible: {rule.plausible_text}")
     if spec is None or spec.vocabulary is None:
         return (f"accepted: {question.accepts}",)
     return vocabulary_lines(rules, spec.vocabulary)
@@ -283,11 +293,82 @@ def patient_inputs(questions: Sequence[Question],
             else given[spec.name] for spec in FIELDS if spec.name in given}
 
 
+# Why a question does not apply, and the answer that would make it apply (and how).
+_NOT_NEEDED: dict[When, tuple[str, str, str]] = {
+    When.WITHOUT_CRCL: ("a CrCl is given", "crcl", "clear"),
+    When.WITH_CALCIUM: ("no calcium given", "ca", "give"),
+    When.TAKING_MAGNESIUM: ("not taking magnesium", TAKES_MAGNESIUM, "answer yes to"),
+}
+
+
 def summary(questions: Sequence[Question], answers: Mapping[str, Checked]) -> list[SummaryRow]:
-    """The answers that apply, numbered for correction."""
-    return [SummaryRow(n, q.field, q.label, answers[q.field].typed or "-",
-                       answers[q.field].used)
-            for n, q in enumerate(_shown(questions, answers), start=1)]
+    """Every question, numbered by its place in the interview, so a number keeps its meaning
+    whatever is answered: the answer, or why the question is not needed (an answer given
+    before it stopped applying is set aside, not shown). Call it once no question is pending."""
+    rows = []
+    for n, q in enumerate(questions, start=1):
+        if not _asked(q, answers):
+            why = _NOT_NEEDED[q.when][0]
+            rows.append(SummaryRow(n, q.field, q.label, "", "", f"not needed: {why}"))
+            continue
+        answer = answers.get(q.field, Checked("", "not given"))
+        rows.append(SummaryRow(n, q.field, q.label, answer.typed or "-", answer.used))
+    return rows
+
+
+def explain_not_needed(questions: Sequence[Question], field: str) -> str:
+    """Why the question of ``field`` is not needed, and which answer to change to ask it."""
+    number = {q.field: n for n, q in enumerate(questions, start=1)}
+    question = next(q for q in questions if q.field == field)
+    why, decides, how = _NOT_NEEDED[question.when]
+    by = next(q for q in questions if q.field == decides)
+    return (f"{number[field]} ({question.label}) is not needed: {why}. To answer it, {how} "
+            f"{number[decides]} ({by.label}) first.")
+
+
+ITEM_NOUNS = {"meds": "medication", "conditions": "condition", "symptoms": "symptom"}
+"""The list questions, and what one item of each is called."""
+# Where a misplaced item is looked for: the closed lists (exact ids and synonyms) before the
+# medications (read word by word), so a symptom's name never reads as a drug.
+_HOMES = ("symptoms", "conditions", "meds")
+
+
+def misplaced(question: Question, text: str,
+              rules: RuleSet) -> tuple[str, dict[str, tuple[str, ...]]]:
+    """A list answer without its items that belong to another list question, and those items
+    by the field they belong to: a symptom typed as a condition, a known medication typed as a
+    symptom, a condition typed as a medication (which would otherwise be kept as a medication
+    not recognised). An item the question accepts is never moved; one that belongs nowhere
+    stays, for ``check`` to explain."""
+    if question.field not in ITEM_NOUNS:
+        return text, {}
+    kept: list[str] = []
+    moved: dict[str, list[str]] = {}
+    for item in split_items(text):
+        home = None if _belongs(question.field, item, rules) else next(
+            (f for f in _HOMES if f != question.field and _belongs(f, item, rules)), None)
+        if home is None:
+            kept.append(item)
+        else:
+            moved.setdefault(home, []).append(item)
+    if not moved:
+        return text, {}
+    return join_items(kept), {field: tuple(items) for field, items in moved.items()}
+
+
+def _belongs(field: str, item: str, rules: RuleSet) -> bool:
+    if field == "meds":  # a known medication, read as ``assess`` reads it (not a near miss)
+        found = read_medication(item, rules.vocabulary.medications)
+        return bool(found.classes) and found.near_miss is None
+    return normalize_term(item) in rules.vocabulary.lookup[field]
+
+
+def join_items(items: Sequence[str]) -> str:
+    """List items as one answer, each once (as matched: case, spaces and underscores aside)."""
+    seen: dict[str, str] = {}
+    for item in items:
+        seen.setdefault(normalize_term(item), item)
+    return ", ".join(seen.values())
 
 
 def assess_command(questions: Sequence[Question], answers: Mapping[str, Checked],
