@@ -96,7 +96,7 @@ def test_invalid_patient_fails_the_case_naming_the_field(cli: Cli, tmp_path: Pat
                                         "    expect: {status: supplement}\n")
     result = cli("rules", "test", str(path))
     assert result.exit_code == 1
-    assert "patient: mg: '0.6' has no unit" in result.stdout
+    assert "patient: mg (serum magnesium): '0.6' has no unit" in result.stdout
 
 
 @pytest.mark.parametrize(("text", "line", "message"), [
@@ -229,8 +229,12 @@ def test_show_table_lists_every_rule_with_identity(cli: Cli, rules: Any) -> None
 
 def test_show_one_rule_in_full_with_references(cli: Cli) -> None:
     out = cli("rules", "show", "correct-mg-before-k").stdout
-    assert "Finding correct-mg-before-k\n  severity: warning\n" \
+    assert "Finding correct-mg-before-k\n" \
+           "  title:    Low potassium too: magnesium first or with it\n" \
+           "  severity: warning\n" \
            "  when:     all(is low-mg, k below k-lln)\n" in out
+    assert "  action:   Give magnesium first or together with potassium: potassium alone will " \
+           "not correct.\n" in out
     assert "  [huang2007-jasn] Huang CL, Kuo E." in out and "doi:10.1681/ASN.2007070792" in out
     threshold = cli("rules", "show", "k-lln").stdout
     assert "Threshold k-lln\n  value:    3.5 mmol/L\n  for:      k\n" in threshold

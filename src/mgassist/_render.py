@@ -48,6 +48,7 @@ STYLE = {
 SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
                   Severity.INFO: "cyan"}
 _URL = re.compile(r"https?://\S+")
+_NARROWEST = 24  # columns of text after an indent, however narrow the terminal
 
 
 def render_report(
@@ -138,7 +139,7 @@ def link(ref: ReferenceOut) -> str:
 def hanging(first: str, text: str, width: int, indent: int) -> list[str]:
     """``text`` wrapped to ``width`` after ``first``, continuation lines indented ``indent``
     columns; a word longer than the line (a URL) is kept whole, never split."""
-    return textwrap.wrap(text, width=max(width, indent + 20), initial_indent=first,
+    return textwrap.wrap(text, width=max(width, indent + _NARROWEST), initial_indent=first,
                          subsequent_indent=" " * indent, break_long_words=False,
                          break_on_hyphens=False) or [first.rstrip()]
 

@@ -96,7 +96,7 @@ def check_rules(path: Path | str | None = None) -> tuple[RuleSet, list[RulesErro
         for fid, finding in rules.findings.items() if not finding.title]
     warnings += [compiler.owner["references"].error(
         ("references", rid), f"reference {rid!r} has no short: brief reports print its full "
-        "citation; add short: (one line, at most 60 characters)")
+        "citation; add short: (one line, at most 64 characters)")
         for rid, ref in rules.references.items() if ref.short is None]
     reach = never_fire(rules)
     warnings += [compiler.owner[u.rule.section].error((u.rule.section, *u.rule.where),

@@ -237,7 +237,7 @@ class MonitoringSpec(_Spec):
 
 class ReferenceSpec(_Spec):
     citation: Text
-    short: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
+    short: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     doi: Text | None = None
     pmid: Text | None = None
     pmcid: Text | None = None

@@ -80,9 +80,12 @@ def rule_details(rules: RuleSet, rule_id: str) -> list[str] | None:
     finding = rules.findings.get(rule_id)
     if finding is not None:
         found = True
-        lines += ["", f"Finding {finding.id}", f"  severity: {finding.severity.value}",
+        lines += ["", f"Finding {finding.id}", f"  title:    {finding.title or '(none)'}",
+                  f"  severity: {finding.severity.value}",
                   f"  when:     {condition_text(finding.when)}",
                   f"  message:  {finding.message}"]
+        if finding.action:
+            lines.append(f"  action:   {finding.action}")
         for detail in finding.details:
             when = f" (when {condition_text(detail.when)})" if detail.when else ""
             cites = f" [{', '.join(detail.cite)}]" if detail.cite else ""
