@@ -264,3 +264,14 @@ def test_every_bundled_finding_has_a_title(rules: RuleSet) -> None:
     for fid, finding in rules.findings.items():
         assert finding.title and finding.title != fid, fid
         assert "{" not in finding.title, fid
+
+
+def test_a_long_first_action_wraps_under_its_own_text(
+    assess: Callable[..., Assessment], rules: RuleSet
+) -> None:
+    a = assess(mg="0.6 mmol/L", crcl="80 mL/min", symptoms=["tetany"])
+    lines = _text(a, rules, full=False, width=80).splitlines()
+    at = lines.index("│ First:".ljust(79) + "│")
+    assert lines[at + 1:at + 3] == [
+        "│  - Assess now: severe or symptomatic low magnesium needs intravenous, not    │",
+        "│    oral, magnesium.                                                          │"]

@@ -48,6 +48,7 @@ STYLE = {
 SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
                   Severity.INFO: "cyan"}
 _URL = re.compile(r"https?://\S+")
+_BOX_SIDES = 4  # a panel's border and padding, left and right
 _NARROWEST = 24  # columns of text after an indent, however narrow the terminal
 
 
@@ -96,8 +97,9 @@ def numbering(assessment: Assessment) -> dict[str, int]:
     return {rid: ref.number for rid, ref in assessment.references.items()}
 
 
-def decision_panel(assessment: Assessment, findings: Iterable[Finding]) -> Any:
-    """The decision in words, its reason, and the first actions of ``findings``."""
+def decision_panel(assessment: Assessment, findings: Iterable[Finding], width: int) -> Any:
+    """The decision in words, its reason, and the first actions of ``findings`` (each wrapped
+    under its own text, inside a box ``width`` columns wide)."""
     from rich.panel import Panel
     from rich.text import Text
 
@@ -110,7 +112,7 @@ def decision_panel(assessment: Assessment, findings: Iterable[Finding]) -> Any:
     if actions:
         text.append("\nFirst:", style="bold")
         for action in actions:
-            text.append(f"\n - {action}")
+            text.append("\n" + "\n".join(hanging(" - ", action, width - _BOX_SIDES, 3)))
     title = "mgassist" + (f" - patient {assessment.id}" if assessment.id else "")
     return Panel(text, title=title, title_align="left", border_style=STYLE[assessment.status],
                  subtitle=identity(assessment), subtitle_align="right")

@@ -41,7 +41,7 @@ def brief_blocks(assessment: Assessment, width: int, more: str | None) -> Iterat
     """The blocks of the brief report, in reading order (None: nothing to show)."""
     numbers = numbering(assessment)
     shown = [f for f in assessment.findings if f.severity in _SHOWN]
-    yield decision_panel(assessment, shown)
+    yield decision_panel(assessment, shown, width)
     cited: list[str] = []
     if assessment.regimen is not None:
         cited += assessment.regimen.citations

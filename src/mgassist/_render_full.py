@@ -25,7 +25,7 @@ __all__ = ["full_blocks"]
 def full_blocks(assessment: Assessment, rules: RuleSet, width: int) -> Iterator[Any]:
     """The blocks of the full report, in reading order (None: a block with nothing to show)."""
     numbers = numbering(assessment)
-    yield decision_panel(assessment, assessment.findings)
+    yield decision_panel(assessment, assessment.findings, width)
     yield _findings(assessment, numbers)
     yield _regimen(assessment.regimen, numbers)
     yield _monitoring(assessment, numbers)
