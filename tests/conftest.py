@@ -35,10 +35,17 @@ def beside_repo(path: str | bytes | int) -> bool:
     text = os.fsdecode(path)
     resolved = Path(os.path.abspath(text))
     root = REPO.parent if not MUTATION_RUN else REPO.parent.parent
-    temporary = Path(tempfile.gettempdir()).resolve()
-    return (resolved.is_relative_to(root) and not resolved.is_relative_to(REPO)
-            and not (MUTATION_RUN and resolved.is_relative_to(REPO.parent))
-            and not (resolved.is_relative_to(temporary) and not temporary.is_relative_to(root)))
+    if not resolved.is_relative_to(root) or resolved.is_relative_to(REPO):
+        return False
+    if MUTATION_RUN and resolved.is_relative_to(REPO.parent):
+        return False
+    # a clone placed directly in the temporary folder has the tests' temporary files beside it
+    beside = resolved.relative_to(root).parts
+    return not (root == Path(tempfile.gettempdir()).resolve() and beside
+                and beside[0].startswith(_TEMPORARY_NAMES))
+
+
+_TEMPORARY_NAMES = ("pytest-of-", "tmp", "mgassist-test-cache-")
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
