@@ -80,6 +80,18 @@ def rules() -> RuleSet:
     return load_rules()
 
 
+@pytest.fixture
+def bundled_rules_loaded_once(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process CLI runs use the session's bundled rules instead of loading them again (no
+    cache either); a rule set given with --rules is still loaded from its path."""
+    from mgassist import _rules_loader
+
+    original = _rules_loader.load_rules
+    monkeypatch.setattr(_rules_loader, "load_rules",
+                        lambda path=None: rules if path is None else original(path))
+    monkeypatch.setenv("MGASSIST_NO_CACHE", "1")
+
+
 @pytest.fixture(scope="session")
 def assess(rules: RuleSet) -> Callable[..., Assessment]:
     """Assess a patient given as keyword fields, through the pure core."""

@@ -26,14 +26,7 @@ MEDS_ACCEPTED = ("accepted: a class id, or a generic or brand name that maps to 
                  "recognised")
 
 
-@pytest.fixture(autouse=True)
-def _bundled_rules_loaded_once(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mgassist import _rules_loader
-
-    original = _rules_loader.load_rules
-    monkeypatch.setattr(_rules_loader, "load_rules",
-                        lambda path=None: rules if path is None else original(path))
-    monkeypatch.setenv("MGASSIST_NO_CACHE", "1")
+pytestmark = pytest.mark.usefixtures("bundled_rules_loaded_once")
 
 
 def both(cli: Any, *args: str) -> tuple[int, str, str]:

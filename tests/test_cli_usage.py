@@ -27,14 +27,7 @@ NO_VALUE = ("Error: no patient value was given: give at least one, such as --mg 
             "(the options are listed above)\n")
 
 
-@pytest.fixture(autouse=True)
-def _bundled_rules_loaded_once(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mgassist import _rules_loader
-
-    original = _rules_loader.load_rules
-    monkeypatch.setattr(_rules_loader, "load_rules",
-                        lambda path=None: rules if path is None else original(path))
-    monkeypatch.setenv("MGASSIST_NO_CACHE", "1")
+pytestmark = pytest.mark.usefixtures("bundled_rules_loaded_once")
 
 
 def command_paths(command: Any = None, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mgassist import RuleSet, _entry
+from mgassist import _entry
 from mgassist._entry import quick_assess_args
 
 VALUES = {
@@ -34,14 +34,7 @@ VALUES = {
 ODD = ["--json", "--help", "--nope", "-x", "--mg=0.7 mmol/L", "--json=1", "--mg", "extra"]
 
 
-@pytest.fixture(autouse=True)
-def _bundled_rules_loaded_once(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mgassist import _rules_loader
-
-    original = _rules_loader.load_rules
-    monkeypatch.setattr(_rules_loader, "load_rules",
-                        lambda path=None: rules if path is None else original(path))
-    monkeypatch.setenv("MGASSIST_NO_CACHE", "1")
+pytestmark = pytest.mark.usefixtures("bundled_rules_loaded_once")
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str], *, quick: bool
