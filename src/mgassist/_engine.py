@@ -8,10 +8,12 @@ Order of work, as clinical-spec.md "Decision" (revision 2) orders it:
 2. facts: every number in canonical units (with the unit entered, for the boundary rule), the
    derived numbers (BMI, albumin-adjusted calcium, the CrCl discrepancy), the vocabulary
    lists, the single choices (indication, sex, the renal method) and the risk factors;
-3. steps in order: the first whose condition is true sets the status;
-4. findings: every finding whose condition is true (they may test the status);
-5. the regimen of the step that decided (supplement* statuses), monitoring for every status
-   that gives or continues magnesium; references numbered by first citation.
+3. the decision walk over those facts (``_walk.decide``, the one place that orders the
+   rules): risk factors; steps in order, the first true one setting the status; every finding
+   whose condition is true (they may test the status); the regimen of the step that decided,
+   monitoring for every status that gives or continues magnesium; references numbered by
+   first citation;
+4. the texts: placeholders filled with the patient's values as entered.
 """
 
 from __future__ import annotations
@@ -25,9 +27,6 @@ from ._assessment import (
     Assessment,
     Derived,
     Finding,
-    Monitoring,
-    ReferenceOut,
-    Regimen,
     RulesIdentity,
 )
 from ._conditions import (
@@ -37,11 +36,11 @@ from ._conditions import (
     compare,
     evaluate,
 )
-from ._contract import CrclMethod, Severity, Status
+from ._contract import CrclMethod
 from ._crcl import CrclEstimate, cockcroft_gault, round_down
 from ._patient import Measured, Patient
-from ._regimen import choose_regimen
-from ._ruleset import FindingRule, RuleSet, Step
+from ._ruleset import FindingRule, RuleSet
+from ._walk import DecisionCache, Fired, Observer, decide
 
 __all__ = ["DISCLAIMER", "DecisionCache", "Renal", "evaluate_patient", "patient_facts"]
 
@@ -49,7 +48,6 @@ DISCLAIMER = (
     "mgassist supports, and does not replace, clinical judgement. Check every recommendation "
     "against the patient and the product label before acting on it."
 )
-_SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 _PLACEHOLDER = re.compile(r"\{([^{}|]*)(?:\|([^{}]*))?\}")  # {name} or {name|unit}
 _CG_INPUTS = ("creatinine", "age", "sex", "weight")
 _SOURCE_WORDS = {CrclMethod.REPORTED: "reported", CrclMethod.COCKCROFT_GAULT: "Cockcroft-Gault",
@@ -73,15 +71,18 @@ class Renal:
 
 
 def evaluate_patient(patient: Patient, rules: RuleSet, *,
-                     cache: DecisionCache | None = None) -> Assessment:
+                     cache: DecisionCache | None = None,
+                     observer: Observer | None = None) -> Assessment:
     """Assess one validated patient against a loaded rule set.
 
     ``cache`` (batch): reuse the rule outcomes of an earlier patient with the same decision
-    signature; the answer is identical with or without it (tests/test_batch.py checks)."""
+    signature; the answer is identical with or without it (tests/test_batch.py checks).
+    ``observer``: called with every rule as the walk meets it (``_walk``); the walk then
+    runs for this patient, never from the cache."""
     renal, numbers, lists, singles = patient_facts(patient, rules)
     cg_cited = renal.method is CrclMethod.COCKCROFT_GAULT or renal.estimate is not None
-    if cache is None:
-        outcome = _outcome(rules, numbers, lists, singles, cg_cited)
+    if cache is None or observer is not None:
+        outcome = decide(rules, numbers, lists, singles, cg_cited, observer)
     else:
         outcome = cache.outcome(numbers, lists, singles, cg_cited)
     texts = _Texts(rules, numbers, renal, outcome.risk_labels, patient.meds_not_recognised,
@@ -123,160 +124,6 @@ def patient_facts(patient: Patient, rules: RuleSet) -> tuple[
         "crcl_method": renal.method.value if renal.method else None,
     }
     return renal, _numbers(patient, rules, renal), lists, singles
-
-
-@dataclass(frozen=True)
-class _Fired:
-    """A finding that fired, before its texts are filled for the patient."""
-
-    id: str
-    severity: Severity
-    message: str
-    matched: tuple[str, ...]
-    details: tuple[tuple[str, tuple[str, ...]], ...]
-    citations: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    """What the rules decided, independent of how the patient's values are printed."""
-
-    step: Step | None
-    status: Status
-    reason_matched: tuple[str, ...]
-    risk_labels: tuple[str, ...]
-    findings: tuple[_Fired, ...]
-    regimen: Regimen | None
-    monitoring: Monitoring | None
-    references: Mapping[str, ReferenceOut]
-
-
-def _outcome(rules: RuleSet, numbers: Mapping[str, NumberFact],
-             lists: Mapping[str, frozenset[str]], singles: Mapping[str, str | None],
-             cg_cited: bool) -> _Outcome:
-    base = Facts(numbers, {**lists, "risk_factors": frozenset()}, singles)
-    risk_labels: list[str] = []
-    present: set[str] = set()
-    for factor in rules.risk_factors:
-        matched: list[str] = []
-        if evaluate(factor.when, base, matched) is True:
-            present.add(factor.id)
-            risk_labels.append(_with_matched(factor.label, matched, rules))
-    facts = Facts(numbers, {**lists, "risk_factors": frozenset(present)}, singles)
-    risk_cites = tuple(dict.fromkeys(c for factor in rules.risk_factors if factor.id in present
-                                     for c in factor.cite))
-
-    step = _decide(rules.steps, facts)
-    status = step.status if step else Status.INSUFFICIENT_DATA
-    decided = Facts(numbers, facts.lists, {**singles, "status": status.value})
-    findings = _findings(rules, decided, risk_cites)
-    if step is not None and step.finding not in {f.id for f in findings}:
-        rule = rules.findings[step.finding]
-        findings.append(_Fired(rule.id, rule.severity, rule.message, (), (), rule.cite))
-    if step is not None and step.severity is not None:
-        # A step may escalate its finding: "Mg unknown" is a warning, but critical when urgent.
-        findings = [replace(f, severity=step.severity) if f.id == step.finding
-                    else f for f in findings]
-    findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
-    fired = {f.id for f in findings}
-
-    regimen = choose_regimen(rules.regimen, status=status, step=step.id if step else None,
-                             fired=fired)
-    monitoring = _monitoring(rules, decided) if status.gives_monitoring else None
-    cited = [c for f in findings for c in f.citations]
-    if regimen is not None:
-        cited += regimen.citations + (regimen.alternative.citations if regimen.alternative
-                                      else [])
-    if monitoring is not None:
-        cited += monitoring.citations
-    if cg_cited:
-        cited += list(rules.cockcroft_gault.cite)
-    if "ca_adjusted" in numbers:  # the adjustment that produced a value the report shows
-        cited += list(rules.calcium_adjustment.cite)
-    return _Outcome(step, status, tuple(_step_matched(step, decided)) if step else (),
-                    tuple(risk_labels), tuple(findings), regimen, monitoring,
-                    _references(rules, cited))
-
-
-class DecisionCache:
-    """Rule outcomes by decision signature, for assessing many patients (batch).
-
-    The signature holds everything a condition can see: the result of every number comparison
-    in the rule set (after the boundary rule), which numbers are known, the vocabulary lists
-    and single choices, and whether Cockcroft-Gault is cited. Two patients with the same
-    signature get the same outcome from the rules; only the printed values differ.
-    """
-
-    def __init__(self, rules: RuleSet, *, limit: int = 4096) -> None:
-        self._rules = rules
-        self._compares = tuple(rules.compares())
-        self._entries: dict[tuple[object, ...], _Outcome] = {}
-        self._limit = limit
-
-    def outcome(self, numbers: Mapping[str, NumberFact], lists: Mapping[str, frozenset[str]],
-                singles: Mapping[str, str | None], cg_cited: bool) -> _Outcome:
-        """The outcome for these facts, computed once per distinct signature."""
-        key = (tuple(compare(numbers.get(c.fact), c.op, c.threshold) for c in self._compares),
-               frozenset(numbers), tuple(lists.values()), tuple(singles.values()), cg_cited)
-        found = self._entries.get(key)
-        if found is None:
-            if len(self._entries) >= self._limit:  # memory stays bounded on any input
-                self._entries.clear()
-            found = _outcome(self._rules, numbers, lists, singles, cg_cited)
-            self._entries[key] = found
-        return found
-
-
-def _decide(steps: tuple[Step, ...], facts: Facts) -> Step | None:
-    for step in steps:
-        if evaluate(step.when, facts) is True:
-            return step
-    return None
-
-
-def _step_matched(step: Step, facts: Facts) -> list[str]:
-    matched: list[str] = []
-    evaluate(step.when, facts, matched)
-    return matched
-
-
-def _findings(rules: RuleSet, facts: Facts, risk_cites: Sequence[str] = ()) -> list[_Fired]:
-    """The findings that fire, with their details; a finding that names the risk factors
-    ({risk_factors}) cites the sources of the ones present."""
-    out = []
-    for rule in rules.findings.values():
-        matched: list[str] = []
-        if evaluate(rule.when, facts, matched) is not True:
-            continue
-        details = []
-        cites = list(rule.cite)
-        if rule.names_risk_factors:
-            cites += [c for c in risk_cites if c not in cites]
-        for detail in rule.details:
-            detail_matched: list[str] = []
-            if detail.when is None or evaluate(detail.when, facts, detail_matched) is True:
-                details.append((detail.text, tuple(detail_matched)))
-                cites += [c for c in detail.cite if c not in cites]
-        out.append(_Fired(rule.id, rule.severity, rule.message, tuple(matched), tuple(details),
-                          tuple(cites)))
-    return out
-
-
-def _monitoring(rules: RuleSet, facts: Facts) -> Monitoring:
-    plan = rules.monitoring
-    because = []
-    for reason in plan.reasons:
-        matched: list[str] = []
-        if evaluate(reason.when, facts, matched) is True:
-            because.append(_with_matched(reason.label, matched, rules))
-    items = [item for item in plan.schedule
-             if item.when is None or evaluate(item.when, facts) is True]
-    cites = [c for item in items for c in item.cite]
-    return Monitoring(schedule=[item.text for item in items], more_often_because=because,
-                      more_often_text=plan.more_often_text,
-                      citations=list(dict.fromkeys([*cites, *plan.more_often_cite])),
-                      basis_notes=[f"{item.text} - {item.basis}" for item in items
-                                   if item.basis])
 
 
 def _renal(patient: Patient, rules: RuleSet) -> Renal:
@@ -394,7 +241,7 @@ def _fact(value: Measured, rules: RuleSet, name: str) -> NumberFact:
     return NumberFact(value.canonical, shown, value.unit, value.number, value.bound)
 
 
-def _finding(fired: _Fired, rule: FindingRule, texts: _Texts) -> Finding:
+def _finding(fired: Fired, rule: FindingRule, texts: _Texts) -> Finding:
     return Finding(id=fired.id, title=rule.title or rule.id, severity=fired.severity,
                    message=texts.render(fired.message, fired.matched),
                    details=[texts.render(text, matched) for text, matched in fired.details],
@@ -451,11 +298,6 @@ class _Texts:
                                   if any(c in items for c in classes)))
 
 
-def _with_matched(label: str, matched: list[str], rules: RuleSet) -> str:
-    names = [rules.vocabulary.label_of(m) for m in dict.fromkeys(matched)]
-    return f"{label} ({', '.join(names)})" if names and names != [label] else label
-
-
 def _derived(patient: Patient, renal: Renal, numbers: Mapping[str, NumberFact]) -> Derived:
     def canonical(value: Measured | None) -> float | None:
         return None if value is None else round(value.canonical, 4)
@@ -506,14 +348,3 @@ def _derived(patient: Patient, renal: Renal, numbers: Mapping[str, NumberFact]) 
         meds_not_recognised=list(patient.meds_not_recognised),
         notes=notes,
     )
-
-
-def _references(rules: RuleSet, cited: list[str]) -> dict[str, ReferenceOut]:
-    out = {}
-    for number, rid in enumerate(dict.fromkeys(cited), start=1):
-        ref = rules.references[rid]
-        out[rid] = ReferenceOut(number=number, citation=" ".join(ref.citation.split()),
-                                short=ref.short,
-                                doi=ref.doi, pmid=ref.pmid, pmcid=ref.pmcid, url=ref.url,
-                                caveat=ref.caveat)
-    return out

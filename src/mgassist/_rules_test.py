@@ -20,11 +20,11 @@ from typing import Any
 from ._assessment import Assessment
 from ._conditions import operands
 from ._contract import DoseBasis
-from ._engine import evaluate_patient, patient_facts
+from ._engine import patient_facts
 from ._errors import InputErrors
 from ._patient import parse_patient
 from ._ruleset import RuleSet
-from ._trace import detail_id, monitoring_item_id, trace
+from ._trace import assess_and_trace, detail_id, monitoring_item_id
 from ._vignettes import Vignette
 
 __all__ = ["CaseResult", "Coverage", "CoverageItem", "Difference", "ThresholdBoundary",
@@ -62,8 +62,7 @@ def run_case(vignette: Vignette, rules: RuleSet) -> CaseResult:
         patient = parse_patient(vignette.patient, rules)
     except InputErrors as exc:
         return CaseResult(vignette, input_errors=tuple(str(e) for e in exc.errors))
-    assessment = evaluate_patient(patient, rules)
-    entries = trace(patient, rules)
+    assessment, entries = assess_and_trace(patient, rules)  # one walk, observed
     return CaseResult(vignette, tuple(_differences(vignette, assessment)),
                       fired=frozenset((e.kind, e.id) for e in entries if e.fired),
                       sides=_sides(patient, rules))

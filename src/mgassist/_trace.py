@@ -1,23 +1,21 @@
 """The trace behind an assessment (``--explain``): every rule in evaluation order, fired or
-not, and why. Pure, like the engine, and computed only when asked, so an assessment without
-``--explain`` pays nothing for it.
+not, and why. Computed only when asked, so an assessment without ``--explain`` pays nothing.
 
+    assess_and_trace(patient, rules) -> (Assessment, tuple[RuleTrace, ...])
     trace(patient, rules) -> tuple[RuleTrace, ...]
 
-It walks the rules in the engine's order (risk factors, decision steps, findings and their
-details, regimen, monitoring reasons) over the same facts (``_engine.patient_facts``). Every
-result in it, of a rule or of any part of a condition, is computed by the engine's own
-``evaluate`` on that node, so the trace cannot disagree with the decision; tests check that it
-names the step and the findings of the assessment for generated patients.
+The trace is an observer of the one decision walk (``_walk.decide``): the walk reports each rule
+as it meets it, and ``_Recorder`` writes it down with its condition broken down node by node
+(each node's result computed by the engine's own ``evaluate``). There is no second walk, so the
+trace cannot order or decide anything differently from the assessment it explains.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
 
-from ._assessment import _SCHEMA_CONFIG, Regimen
+from ._assessment import _SCHEMA_CONFIG, Assessment
 from ._conditions import (
     All,
     Any_,
@@ -36,17 +34,14 @@ from ._conditions import (
     operands,
     test_text,
 )
-from ._contract import Status
-from ._engine import patient_facts
+from ._engine import evaluate_patient
 from ._patient import Patient
-from ._regimen import choose_regimen
-from ._ruleset import RuleSet, Step
+from ._ruleset import RuleSet
+from ._walk import Kind, WalkEvent, detail_id, monitoring_item_id
 
-__all__ = ["ConditionTrace", "RuleTrace", "detail_id", "monitoring_item_id", "plain_number",
-           "trace"]
+__all__ = ["ConditionTrace", "RuleTrace", "assess_and_trace", "detail_id", "monitoring_item_id",
+           "plain_number", "trace"]
 
-Kind = Literal["risk-factor", "step", "finding", "detail", "regimen", "monitoring-reason",
-               "monitoring-item"]
 _SYMBOL = {"below": "<", "at_or_below": "<=", "above": ">", "at_or_above": ">="}
 
 
@@ -90,117 +85,35 @@ class RuleTrace:
     condition: ConditionTrace | None = None
 
 
-def detail_id(finding_id: str, index: int) -> str:
-    """How a finding's detail is named in the trace and in coverage: ``id.details[N]``."""
-    return f"{finding_id}.details[{index}]"
-
-
 def trace(patient: Patient, rules: RuleSet) -> tuple[RuleTrace, ...]:
     """Every rule in evaluation order, with its result and why."""
-    _, numbers, lists, singles = patient_facts(patient, rules)
-    out: list[RuleTrace] = []
-
-    def add(kind: Kind, rid: str, fired: bool, effect: str, cond: Condition | None = None,
-            facts: Facts | None = None) -> None:
-        result = None if cond is None or facts is None else evaluate(cond, facts)
-        shown = None if cond is None or facts is None else _condition(cond, facts, rules)
-        out.append(RuleTrace(order=len(out) + 1, kind=kind, id=rid,
-                             evaluated=shown is not None, result=result, fired=fired,
-                             effect=effect, condition=shown))
-
-    base = Facts(numbers, {**lists, "risk_factors": frozenset()}, singles)
-    present = frozenset(f.id for f in rules.risk_factors if evaluate(f.when, base) is True)
-    for factor in rules.risk_factors:
-        add("risk-factor", factor.id, factor.id in present,
-            "present: listed by {risk_factors}" if factor.id in present else "not present",
-            factor.when, base)
-
-    facts = Facts(numbers, {**lists, "risk_factors": present}, singles)
-    decided_by = None
-    for step in rules.steps:
-        if decided_by is not None:
-            add("step", step.id, False, f"not consulted: step {decided_by.id} set the status first")
-            continue
-        if evaluate(step.when, facts) is True:
-            decided_by = step
-            add("step", step.id, True, f"set the status: {step.status.value} (the first true step)",
-                step.when, facts)
-        else:
-            add("step", step.id, False, "not true: the next step is consulted", step.when, facts)
-    status = decided_by.status if decided_by else Status.INSUFFICIENT_DATA
-    if decided_by is None:
-        out.append(RuleTrace(order=len(out) + 1, kind="step", id="none", evaluated=False,
-                             result=None, fired=True,
-                             effect="no step was true: status insufficient-data (a gap in the "
-                             "rule set)"))
-
-    decided = Facts(numbers, facts.lists, {**singles, "status": status.value})
-    fired: set[str] = set()
-    for rule in rules.findings.values():
-        true = evaluate(rule.when, decided) is True
-        severity = rule.severity.value
-        if decided_by is not None and decided_by.finding == rule.id:
-            severity = (decided_by.severity or rule.severity).value
-            effect = (f"reported ({severity})" if true else
-                      f"reported ({severity}) because step {decided_by.id} set the status, "
-                      "though its own condition is not true")
-            true = True
-        else:
-            effect = f"reported ({severity})" if true else "not reported"
-        if true:
-            fired.add(rule.id)
-        add("finding", rule.id, true, effect, rule.when, decided)
-        for index, detail in enumerate(rule.details):
-            did = detail_id(rule.id, index)
-            if not true:
-                add("detail", did, False, "not evaluated: its finding is not reported")
-            elif detail.when is None:
-                add("detail", did, True, "shown (no condition of its own)")
-            else:
-                shows = evaluate(detail.when, decided) is True
-                add("detail", did, shows, "shown" if shows else "not shown", detail.when,
-                    decided)
-
-    regimen = choose_regimen(rules.regimen, status=status,
-                             step=decided_by.id if decided_by else None, fired=fired)
-    out.append(RuleTrace(order=len(out) + 1, kind="regimen",
-                         id=regimen.dose_basis.value if regimen else "none", evaluated=True,
-                         result=regimen is not None, fired=regimen is not None,
-                         effect=_regimen_effect(status, decided_by, regimen)))
-    for index, item in enumerate(rules.monitoring.schedule):
-        if item.when is None:
-            continue
-        iid = monitoring_item_id(index)
-        if status.gives_monitoring:
-            shown = evaluate(item.when, decided) is True
-            add("monitoring-item", iid, shown, "shown" if shown else "not shown", item.when,
-                decided)
-        else:
-            add("monitoring-item", iid, False,
-                f"not evaluated: status {status.value} gives no monitoring plan")
-    for reason in rules.monitoring.reasons:
-        if status.gives_monitoring:
-            applies = evaluate(reason.when, decided) is True
-            add("monitoring-reason", reason.label, applies,
-                "monitor more often" if applies else "not a reason here", reason.when, decided)
-        else:
-            add("monitoring-reason", reason.label, False,
-                f"not evaluated: status {status.value} gives no monitoring plan")
-    return tuple(out)
+    return assess_and_trace(patient, rules)[1]
 
 
-def monitoring_item_id(index: int) -> str:
-    """How a conditional line of the monitoring schedule is named in the trace and coverage."""
-    return f"schedule[{index}]"
+def assess_and_trace(patient: Patient, rules: RuleSet) -> tuple[Assessment,
+                                                                 tuple[RuleTrace, ...]]:
+    """The assessment and its trace, from one walk of the rules."""
+    recorder = _Recorder(rules)
+    assessment = evaluate_patient(patient, rules, observer=recorder)
+    return assessment, tuple(recorder.entries)
 
 
-def _regimen_effect(status: Status, step: Step | None, regimen: Regimen | None) -> str:
-    if regimen is None or step is None:
-        return f"no regimen: status {status.value} does not give one"
-    dose = "no dose figure" if regimen.elemental_mmol_per_day is None else \
-        f"{regimen.elemental_mmol_per_day:g} mmol/day"
-    return (f"step {step.id} decided: its {regimen.dose_basis.value} regimen ({dose}, at most "
-            f"{regimen.max_elemental_mmol_per_day:g} mmol/day)")
+class _Recorder:
+    """The observer that writes the trace: each event of the walk becomes a RuleTrace, with the
+    condition it evaluated broken down node by node."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self.entries: list[RuleTrace] = []
+
+    def __call__(self, event: WalkEvent) -> None:
+        shown = None if event.when is None or event.facts is None else \
+            _condition(event.when, event.facts, self.rules)
+        self.entries.append(RuleTrace(
+            order=len(self.entries) + 1, kind=event.kind, id=event.id,
+            evaluated=shown is not None or event.evaluated,
+            result=shown.result if shown is not None else event.result,
+            fired=event.fired, effect=event.effect, condition=shown))
 
 
 def _condition(cond: Condition, facts: Facts, rules: RuleSet) -> ConditionTrace:

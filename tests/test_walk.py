@@ -1,0 +1,84 @@
+"""One decision walk: the trace and coverage are observers of it, never a second walk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mgassist import Assessment, RuleSet, parse_patient
+from mgassist._engine import evaluate_patient
+from mgassist._trace import assess_and_trace, trace
+from mgassist._walk import WalkEvent
+
+PATIENTS: list[dict[str, Any]] = [
+    {"mg": "0.6 mmol/L", "crcl": "80 mL/min"},
+    {"mg": "0.6 mmol/L", "crcl": "25 mL/min", "k": "3.0 mmol/L", "conditions": ["diarrhoea"]},
+    {"mg": "0.6 mmol/L", "crcl": "15 mL/min"},
+    {"mg": "0.8 mmol/L", "crcl": "80 mL/min"},
+    {"mg": "0.6 mmol/L"},
+    {"crcl": "80 mL/min", "symptoms": ["seizure"]},
+    {"mg": "0.78 mmol/L", "current_dose": "24 mmol/day", "days_on_dose": 90,
+     "crcl": "80 mL/min"},
+    {"mg": "1.6 mg/dL", "k": "3.2 mmol/L", "creatinine": "106 umol/L", "age": 72,
+     "sex": "female", "weight": "154 lb", "height": "1.6 m", "meds": ["furosemide", "omeprazole"]},
+    {"mg": "0.3 mmol/L", "crcl": "15 mL/min", "k": "2.4 mmol/L", "symptoms": ["tetany"],
+     "conditions": ["dialysis"], "ca": "1.6 mmol/L", "albumin": "30 g/L",
+     "meds": ["furosemide", "omeprazole", "digoxin", "Milk of magnesia"]},
+]
+
+
+def _walk(rules: RuleSet, raw: dict[str, Any]) -> tuple[Assessment, list[WalkEvent]]:
+    events: list[WalkEvent] = []
+    return evaluate_patient(parse_patient(raw, rules), rules, observer=events.append), events
+
+
+@pytest.mark.parametrize("raw", PATIENTS)
+def test_the_observed_walk_is_the_assessment(rules: RuleSet, raw: dict[str, Any]) -> None:
+    observed, events = _walk(rules, raw)
+    plain = evaluate_patient(parse_patient(raw, rules), rules)
+    assert observed.to_json() == plain.to_json()  # watching changes nothing
+    fired = {(e.kind, e.id) for e in events if e.fired}
+    steps = [e.id for e in events if e.kind == "step" and e.fired]
+    assert steps == [plain.decided_by]
+    assert {i for k, i in fired if k == "finding"} == {f.id for f in plain.findings}
+    regimen = [e for e in events if e.kind == "regimen"]
+    assert [(e.id, e.fired) for e in regimen] == [
+        (plain.regimen.dose_basis.value, True) if plain.regimen else ("none", False)]
+    reasons = {i for k, i in fired if k == "monitoring-reason"}
+    shown = plain.monitoring.more_often_because if plain.monitoring else []
+    assert len(reasons) == len(shown)
+    assert all(any(text.startswith(label) for label in reasons) for text in shown)
+
+
+@pytest.mark.parametrize("raw", PATIENTS)
+def test_the_trace_is_those_events_in_order(rules: RuleSet, raw: dict[str, Any]) -> None:
+    _, events = _walk(rules, raw)
+    assessment, entries = assess_and_trace(parse_patient(raw, rules), rules)
+    assert [(t.kind, t.id, t.fired, t.effect) for t in entries] == \
+        [(e.kind, e.id, e.fired, e.effect) for e in events]
+    assert [t.order for t in entries] == list(range(1, len(entries) + 1))
+    assert assessment.to_json() == _walk(rules, raw)[0].to_json()
+
+
+def test_the_trace_has_no_walk_of_its_own(rules: RuleSet,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("the walk")
+
+    monkeypatch.setattr("mgassist._engine.decide", refuse)
+    with pytest.raises(RuntimeError, match="the walk"):
+        trace(parse_patient(PATIENTS[0], rules), rules)
+
+
+def test_every_rule_is_met_once_in_the_rules_order(rules: RuleSet) -> None:
+    _, events = _walk(rules, PATIENTS[1])
+
+    def ids(kind: str) -> list[str]:
+        return [e.id for e in events if e.kind == kind]
+
+    assert ids("risk-factor") == [f.id for f in rules.risk_factors]
+    assert ids("step") == [s.id for s in rules.steps]
+    assert ids("finding") == list(rules.findings)
+    kinds = [e.kind for e in events]
+    assert kinds.index("regimen") > max(i for i, k in enumerate(kinds) if k == "finding")
