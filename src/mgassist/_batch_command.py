@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._commands import load_or_report, report_input_errors
 from ._errors import InputError
+from ._exit import ExitCode
 
 if TYPE_CHECKING:
     from ._batch import Columns
@@ -90,7 +91,7 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
                 progress.stop()
         sys.stderr.write(summary(records=count, failed=failed, statuses=statuses,
                                  output=output) + "\n")
-        return 1 if failed else 0
+        return ExitCode.PROBLEMS if failed else ExitCode.OK
     finally:
         if source != "-":
             stream.close()

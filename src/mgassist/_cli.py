@@ -24,6 +24,7 @@ import typer
 
 from ._cli_help import BAD_INPUT, BUG, CTRL_C, HelpCommand, epilog, metavar
 from ._errors import InputError, RulesErrors
+from ._exit import ExitCode
 from ._fields import FIELDS
 
 __all__ = ["app", "main", "run_app"]
@@ -62,7 +63,7 @@ def _version(value: bool) -> None:
         from ._commands import version_text
 
         typer.echo(version_text())
-        raise typer.Exit(0)
+        raise typer.Exit(ExitCode.OK)
 
 
 @app.callback()
@@ -212,7 +213,7 @@ def interview(
                    "From a script, use `mgassist assess` with flags for one patient (see "
                    "`mgassist assess --help`; --json for JSON), or `mgassist batch FILE` "
                    "for many.", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.INPUT)
     problem = check_writable("save", save) if save is not None else None
     if problem is not None:
         _input_failure([problem], as_json=as_json)
@@ -223,11 +224,11 @@ def interview(
         done = run_interview(loaded, prompter, command_extra=extra)
     except KeyboardInterrupt:
         typer.echo("\ninterview cancelled (Ctrl-C): nothing was assessed or saved.", err=True)
-        raise typer.Exit(130) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     except EOFError:
         typer.echo("\ninterview ended (end of input): nothing was assessed or saved.",
                    err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.PROBLEMS) from None
     assessment = evaluate_patient(done.patient, loaded)
     typer.echo("", err=True)
     show(assessment, loaded, as_json=as_json, more=None)
@@ -355,7 +356,7 @@ def rules_validate(
         for error in exc.errors:
             typer.echo(str(error), err=True)
         typer.echo(f"{len(exc.errors)} problem(s); the rule set was not loaded.", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.PROBLEMS) from None
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"ok: rules {loaded.version} ({loaded.source}), sha256 {loaded.sha256}: "
@@ -363,7 +364,7 @@ def rules_validate(
                f"{len(loaded.thresholds)} thresholds, {len(loaded.references)} references; "
                f"{len(warnings)} warning(s)")
     if strict and warnings:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.PROBLEMS)
 
 
 @rules_app.command("test", cls=HelpCommand, epilog=epilog(
@@ -446,7 +447,7 @@ def run_app() -> int:
         return int(exc.exit_code)
     except typer.Abort:
         sys.stderr.write("interrupted\n")
-        return 130
+        return ExitCode.INTERRUPTED
     return code if isinstance(code, int) else 0
 
 

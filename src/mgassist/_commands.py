@@ -22,11 +22,11 @@ from typing import Any
 import orjson
 
 from ._errors import InputError, InputErrors, RulesErrors
+from ._exit import ExitCode
 from ._fields import FIELDS, FieldSpec
 from ._ruleset import RuleSet
 
 __all__ = [
-    "EXIT_INPUT",
     "FLAGS",
     "load_or_report",
     "patient_values",
@@ -36,7 +36,6 @@ __all__ = [
     "version_text",
 ]
 
-EXIT_INPUT = 2
 FLAGS: Mapping[str, str] = {spec.name: spec.flag for spec in FIELDS}  # JSON key -> assess flag
 
 
@@ -52,7 +51,7 @@ def report_input_errors(errors: Sequence[InputError], *, as_json: bool,
     if as_json:
         body = {"error": errors[0].as_json(), "errors": [e.as_json() for e in errors]}
         sys.stdout.write(orjson.dumps(body).decode() + "\n")
-    return EXIT_INPUT
+    return ExitCode.INPUT
 
 
 def patient_values(given: Mapping[str, Sequence[str]], rules: RuleSet
@@ -163,7 +162,7 @@ def load_or_report(path: Path | None, *, as_json: bool) -> RuleSet | int:
                        .decode("utf-8")} for e in exc.errors]
             sys.stdout.write(orjson.dumps({"error": errors[0], "errors": errors}).decode()
                              + "\n")
-        return EXIT_INPUT
+        return ExitCode.INPUT
 
 
 def run_assess(given: Mapping[str, Sequence[str]], *, rules_path: Path | None, as_json: bool,
@@ -189,24 +188,23 @@ def run_assess(given: Mapping[str, Sequence[str]], *, rules_path: Path | None, a
         order = {spec.name: n for n, spec in enumerate(FIELDS)}
         errors.sort(key=lambda error: order.get(error.field, len(order)))
         return report_input_errors(errors, as_json=as_json, names=FLAGS)
-    assessment = evaluate_patient(patient, rules)
     if not explain:
-        show(assessment, rules, as_json=as_json, full=full)
-        return 0
-    from ._trace import trace
+        show(evaluate_patient(patient, rules), rules, as_json=as_json, full=full)
+        return ExitCode.OK
+    from ._trace import assess_and_trace
 
-    entries = trace(patient, rules)
+    assessment, entries = assess_and_trace(patient, rules)  # one walk, observed
     if as_json:
         data = assessment.to_dict()
         data["explain"] = entries
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return 0
+        return ExitCode.OK
     from ._trace_text import trace_lines
 
     show(assessment, rules, as_json=False, full=full)
     sys.stdout.write("\n".join(trace_lines(entries, version=rules.version,
                                            sha256=rules.sha256)) + "\n")
-    return 0
+    return ExitCode.OK
 
 
 FULL_HINT = "Full report: --full."

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._exit import ExitCode
 from ._fields import FIELDS
 
 __all__ = ["main", "quick_assess_args"]
@@ -80,11 +81,11 @@ def main() -> None:
         raise
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        raise SystemExit(130) from None
+        raise SystemExit(ExitCode.INTERRUPTED) from None
     except Exception as exc:  # a bug: say so in one line, without locals or patient data
         if os.environ.get("MGASSIST_DEBUG"):
             raise
         sys.stderr.write(f"mgassist: internal error ({type(exc).__name__}); please report it. "
                          "Set MGASSIST_DEBUG=1 to see details.\n")
-        raise SystemExit(3) from None
+        raise SystemExit(ExitCode.INTERNAL) from None
     raise SystemExit(code)

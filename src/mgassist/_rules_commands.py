@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._errors import InputError, RulesErrors
+from ._exit import ExitCode
 
 if TYPE_CHECKING:
     from ._rules_test import Coverage
@@ -51,7 +52,7 @@ def run_rules_test(paths: Sequence[Path], *, rules_path: Path | None, show_cover
         sys.stderr.write("".join(f"error: {e}\n" for e in exc.errors))
         sys.stderr.write(f"{len(exc.errors)} problem(s) in the vignette files; no case was "
                          "run.\n")
-        return 2
+        return ExitCode.INPUT
     if not vignettes:
         return report_input_errors([InputError(
             "path", ", ".join(map(str, paths)), "holds no vignette files",
@@ -70,7 +71,7 @@ def run_rules_test(paths: Sequence[Path], *, rules_path: Path | None, show_cover
     _out()
     _out(f"{len(results) - failed} passed, {failed} failed ({len(results)} cases in "
          f"{len(files)} file(s); rules {rules.version}, sha256 {rules.sha256[:16]}...)")
-    code = 1 if failed else 0
+    code = ExitCode.PROBLEMS if failed else ExitCode.OK
     if show_coverage:
         report = coverage(results, rules)
         _print_coverage(report)
@@ -80,7 +81,7 @@ def run_rules_test(paths: Sequence[Path], *, rules_path: Path | None, show_cover
             for item in uncovered:
                 _out(f"{word}: never exercised: {item}")
             if not warn_uncovered:
-                code = 1
+                code = ExitCode.PROBLEMS
         else:
             _out("Every rule fired in at least one case, and every threshold has cases below, "
                  "at and above it.")
@@ -114,7 +115,7 @@ def run_rules_show(rule_id: str | None, *, rules_path: Path | None) -> int:
     if rule_id is None:
         for line in rules_table(rules):
             _out(line)
-        return 0
+        return ExitCode.OK
     lines = rule_details(rules, rule_id)
     if lines is None:
         from ._rules_view import rule_ids
@@ -124,4 +125,4 @@ def run_rules_show(rule_id: str | None, *, rules_path: Path | None) -> int:
             ", ".join(rule_ids(rules)))], as_json=False)
     for line in lines:
         _out(line)
-    return 0
+    return ExitCode.OK

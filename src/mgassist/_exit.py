@@ -1,0 +1,26 @@
+"""Exit codes: a contract, printed at the end of every command's --help.
+
+    OK           0    an assessment was produced, whatever its status; the rules are valid
+    PROBLEMS     1    rules validate/test found problems; batch: some records had errors;
+                      interview: left with Ctrl-D (end of input)
+    INPUT        2    invalid input or unusable arguments (the message names the flag or field,
+                      the value and what is accepted)
+    INTERNAL     3    a bug: one line on stderr, never a traceback
+    INTERRUPTED  130  Ctrl-C
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+__all__ = ["ExitCode"]
+
+
+class ExitCode(IntEnum):
+    """How mgassist ends (see the module docstring)."""
+
+    OK = 0
+    PROBLEMS = 1
+    INPUT = 2
+    INTERNAL = 3
+    INTERRUPTED = 130
