@@ -39,7 +39,7 @@ from ._conditions import (
 from ._contract import CrclMethod
 from ._crcl import CrclEstimate, cockcroft_gault, round_down
 from ._patient import Measured, Patient
-from ._ruleset import FindingRule, RuleSet
+from ._ruleset import PLACEHOLDER, FindingRule, RuleSet
 from ._walk import DecisionCache, Fired, Observer, decide
 
 __all__ = ["DISCLAIMER", "DecisionCache", "Renal", "evaluate_patient", "patient_facts"]
@@ -48,7 +48,6 @@ DISCLAIMER = (
     "mgassist supports, and does not replace, clinical judgement. Check every recommendation "
     "against the patient and the product label before acting on it."
 )
-_PLACEHOLDER = re.compile(r"\{([^{}|]*)(?:\|([^{}]*))?\}")  # {name} or {name|unit}
 _CG_INPUTS = ("creatinine", "age", "sex", "weight")
 _SOURCE_WORDS = {CrclMethod.REPORTED: "reported", CrclMethod.COCKCROFT_GAULT: "Cockcroft-Gault",
                  CrclMethod.EGFR: "eGFR"}
@@ -286,7 +285,7 @@ class _Texts:
             if name in self.rules.thresholds:
                 return self.rules.thresholds[name].text
             return "not given"
-        return _PLACEHOLDER.sub(fill, text)
+        return PLACEHOLDER.sub(fill, text)
 
     def matched_of(self, kind: str, matched: Sequence[str]) -> list[str]:
         """The matched items of vocabulary ``kind``: labels, or for medications the names as

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from ._ruleset import RuleSet
 
-__all__ = ["FIELDS", "FIELD_BY_NAME", "FieldSpec", "field_label", "field_names"]
+__all__ = ["FIELDS", "FIELD_BY_NAME", "FieldSpec", "field_label"]
 
 Kind = Literal["quantity", "number", "choice", "list", "text"]
 
@@ -75,11 +75,6 @@ FIELDS: tuple[FieldSpec, ...] = (
               label="weight basis for Cockcroft-Gault"),
 )
 FIELD_BY_NAME = {spec.name: spec for spec in FIELDS}
-
-
-def field_names() -> tuple[str, ...]:
-    """Every accepted input key, in the order reports list them."""
-    return tuple(f.name for f in FIELDS)
 
 
 def field_label(name: str, rules: RuleSet) -> str:

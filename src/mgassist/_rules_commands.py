@@ -1,5 +1,5 @@
 """What ``mgassist rules test`` and ``rules show`` do, without the argument parser: load,
-run the pure parts (_rules_test, _rules_lint), print plain text, return the exit code.
+run the pure parts (_rules_test, _rules_view), print plain text, return the exit code.
 
 Exit codes of ``rules test``: 0 every case passed (and, with --coverage, everything was
 exercised); 1 a case failed, or something was never exercised (unless --warn-uncovered);

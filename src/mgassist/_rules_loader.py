@@ -30,6 +30,7 @@ from ._regimen import dose_of
 from ._rules_schema import SECTIONS, RuleFile
 from ._rules_source import bundled_rules_path, rule_files, rules_digest
 from ._ruleset import (
+    PLACEHOLDER,
     CalciumAdjustment,
     CockcroftGault,
     Detail,
@@ -72,7 +73,6 @@ VALUE_PLACEHOLDERS = frozenset(
      "crcl_source", "matched", "risk_factors", "meds_not_recognised"}
 )
 # {name} or {name|unit}: a quantity converted to one of its accepted units
-_PLACEHOLDER = re.compile(r"\{([^{}|]*)(?:\|([^{}]*))?\}")
 
 
 def load_rules(path: Path | str | None = None) -> RuleSet:
@@ -505,7 +505,7 @@ class _Compiler:
         return made
 
     def text(self, section: str, where: Path_, text: str) -> str:
-        for name, unit in _PLACEHOLDER.findall(text):
+        for name, unit in PLACEHOLDER.findall(text):
             if name not in VALUE_PLACEHOLDERS and name not in self.thresholds_by_id:
                 self.fail(section, where, f"unknown placeholder {{{name}}}; use a threshold id "
                                           f"or one of {', '.join(sorted(VALUE_PLACEHOLDERS))}")

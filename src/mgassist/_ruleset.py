@@ -22,6 +22,7 @@ __all__ = [
     "Detail",
     "Dose",
     "FindingRule",
+    "PLACEHOLDER",
     "MonitoringRules",
     "QuantityRule",
     "Reason",
@@ -36,6 +37,10 @@ __all__ = [
     "Vocabulary",
     "normalize_term",
 ]
+
+# A placeholder in a rule text: {name} or {name|unit}. The loader checks each name at load;
+# the engine fills them for a patient.
+PLACEHOLDER = re.compile(r"\{([^{}|]*)(?:\|([^{}]*))?\}")
 
 
 def normalize_term(term: str) -> str:
