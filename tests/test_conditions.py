@@ -226,3 +226,24 @@ def test_a_predicate_cycle_is_named_and_each_predicate_parsed_once() -> None:
     assert p.parse({"any": [{"is": "ok"}, {"is": "a"}]}, ("y",)) is None  # known bad: no repeat
     assert len(problems) == 1
     assert p.resolved == {"a": None, "b": None, "ok": Known("mg", True)}
+
+
+def test_a_predicate_is_evaluated_once_per_facts_and_keeps_what_it_matched() -> None:
+    facts = Facts({}, {"meds": frozenset({"ppi", "thiazide"})}, {})
+    predicate = Is("on-a-diuretic", SomeOf("meds", frozenset({"thiazide", "loop-diuretic"})))
+    first: list[str] = []
+    assert evaluate(All((predicate, SomeOf("meds", frozenset({"ppi"})))), facts, first) is True
+    assert first == ["thiazide", "ppi"]
+    assert facts.predicates == {id(predicate): (True, ("thiazide",))}
+    # remembered: a second use gives the same answer and the same ids, and "not" still negates
+    facts.predicates[id(predicate)] = (True, ("remembered",))
+    again: list[str] = []
+    assert evaluate(predicate, facts, again) is True and again == ["remembered"]
+    assert evaluate(Not(predicate), facts) is False
+    # other facts (another patient, or the next phase of the walk) start afresh
+    fresh = Facts({}, {"meds": frozenset()}, {})
+    assert evaluate(predicate, fresh) is False
+    assert fresh.predicates == {id(predicate): (False, ())}
+    # another predicate of the same name (another rule set) is not taken for this one
+    other = Is("on-a-diuretic", SomeOf("meds", frozenset({"ppi"})))
+    assert evaluate(other, facts) is True and evaluate(Not(other), fresh) is True

@@ -78,11 +78,15 @@ class NumberFact:
 
 @dataclass(frozen=True)
 class Facts:
-    """Everything a condition can look at; a missing key is an unknown value."""
+    """Everything a condition can look at; a missing key is an unknown value. ``predicates``
+    remembers each named predicate's result over these facts (with the ids it matched), so a
+    predicate that many rules use is evaluated once per patient and phase."""
 
     numbers: Mapping[str, NumberFact]
     lists: Mapping[str, frozenset[str]]
     singles: Mapping[str, str | None]
+    predicates: dict[int, tuple[bool | None, tuple[str, ...]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +203,15 @@ def evaluate(cond: Condition, facts: Facts, matched: list[str] | None = None) ->
             outcome = evaluate(part, facts, None)
             return None if outcome is None else not outcome
         case Is(_, part):
-            return evaluate(part, facts, matched)
+            # keyed by the node, not its name: facts never outlive the rules they are used with
+            known = facts.predicates.get(id(cond))
+            if known is None:
+                found: list[str] = []
+                known = evaluate(part, facts, found), tuple(found)
+                facts.predicates[id(cond)] = known
+            if matched is not None:
+                matched.extend(known[1])
+            return known[0]
     raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover - closed union
 
 
