@@ -329,3 +329,25 @@ def test_decision_cache_and_parse_memo_never_change_an_answer(
     expected = evaluate(plain, rules).to_json()
     assert evaluate(remembered, rules, cache=cache).to_json() == expected
     assert evaluate(remembered, rules, cache=cache).to_json() == expected  # from the cache
+
+
+def test_the_parse_memo_tells_apart_inputs_that_look_alike(rules: RuleSet) -> None:
+    from mgassist import InputErrors, parse_patient
+
+    def parsed(record: dict[str, Any], memo: dict[Any, Any] | None) -> str:
+        try:
+            return repr(parse_patient(record, rules, memo=memo))
+        except InputErrors as exc:
+            return "; ".join(str(e) for e in exc.errors)
+
+    memo: dict[Any, Any] = {}
+    records = [{"mg": {"value": 0.6, "unit": "mmol/L"}, "age": 70},
+               {"mg": {"value": 0.6, "unit": "mg/dL"}, "age": 70.0},
+               {"mg": {"value": "0.6", "unit": "mmol/L"}, "age": True},
+               {"mg": {"value": 0.6, "unit": "mmol/L"}, "age": 70},
+               {"mg": {"value": [0.6], "unit": "mmol/L"}, "age": "70"}]
+    answers = [parsed(record, memo) for record in records]
+    assert answers == [parsed(record, None) for record in records]  # as without a memo
+    assert len(set(answers)) == 4 and answers[0] == answers[3]
+    assert ("mg", "value-unit", float, 0.6, "mmol/L") in memo  # remembered
+    assert ("age", int, 70) in memo and ("age", float, 70.0) in memo

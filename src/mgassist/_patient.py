@@ -160,11 +160,20 @@ def with_label(error: InputError, rules: RuleSet) -> InputError:
 _MEMO_LIMIT = 20_000
 
 
-def _memo_key(name: str, value: Any) -> tuple[str, Any] | None:
+def _memo_key(name: str, value: Any) -> tuple[Any, ...] | None:
+    """What a field's parse depends on, when it can be remembered: a string, a list of
+    strings, a plain number (its type kept: 2 and 2.0 and True are not the same input) or a
+    ``{"value": ..., "unit": ...}`` object of those."""
     if isinstance(value, str):
         return (name, value)
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return (name, tuple(value))
+    if type(value) in (int, float):
+        return (name, type(value), value)
+    if isinstance(value, dict) and len(value) == 2 and "value" in value and "unit" in value:
+        amount, unit = value["value"], value["unit"]
+        if type(amount) in (int, float, str) and type(unit) is str:
+            return (name, "value-unit", type(amount), amount, unit)
     return None
 
 
