@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._commands import load_or_report, report_input_errors
+from ._commands import load_or_fail, report_input_errors
 from ._errors import InputError
 from ._exit import ExitCode
 
@@ -56,9 +56,7 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
         stream = path.open("rb")
         size = path.stat().st_size
     try:
-        rules = load_or_report(rules_path, as_json=False)
-        if isinstance(rules, int):
-            return rules
+        rules = load_or_fail(rules_path, as_json=False)
         chosen = Format(fmt) if fmt != "auto" else detect_format(source, stream.peek(64))
 
         cache = DecisionCache(rules)

@@ -416,12 +416,9 @@ def rules_show(
 
 
 def _load(path: Path | None, *, as_json: bool) -> Any:
-    from ._commands import load_or_report
+    from ._commands import load_or_fail
 
-    loaded = load_or_report(path, as_json=as_json)
-    if isinstance(loaded, int):
-        raise typer.Exit(loaded)
-    return loaded
+    return load_or_fail(path, as_json=as_json)
 
 
 def _input_failure(errors: tuple[InputError, ...] | list[InputError], *, as_json: bool) -> NoReturn:

@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from typer import Exit
 from typer.core import TyperCommand
 
+from ._exit import CommandFailed
 from ._fields import FieldSpec
 
 __all__ = ["BAD_INPUT", "BUG", "CTRL_C", "HelpCommand", "METAVARS", "epilog", "metavar"]
@@ -28,7 +30,15 @@ def epilog(examples: Sequence[str], exits: Sequence[tuple[str, str]]) -> str:
 
 class HelpCommand(TyperCommand):
     """A command whose help lists an argument by its metavar alone (``PATH``), without
-    typer's Python type beside it (``PATH <list[Path]>``): the help is for clinicians."""
+    typer's Python type beside it (``PATH <list[Path]>``): the help is for clinicians; and
+    whose CommandFailed (the reason already printed) ends it with its exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; one that has said why it cannot go on ends with its exit code."""
+        try:
+            return super().invoke(ctx)
+        except CommandFailed as failed:
+            raise Exit(failed.code) from None
 
     def format_options(self, ctx: Any, formatter: Any) -> None:
         rows: dict[str, list[tuple[str, str]]] = {"argument": [], "option": []}

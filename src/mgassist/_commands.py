@@ -22,13 +22,13 @@ from typing import Any
 import orjson
 
 from ._errors import InputError, InputErrors, RulesErrors
-from ._exit import ExitCode
+from ._exit import CommandFailed, ExitCode
 from ._fields import FIELDS, FieldSpec
 from ._ruleset import RuleSet
 
 __all__ = [
     "FLAGS",
-    "load_or_report",
+    "load_or_fail",
     "patient_values",
     "report_input_errors",
     "run_assess",
@@ -149,8 +149,9 @@ def version_text() -> str:
            f"{rules.sha256[:12]}...)"
 
 
-def load_or_report(path: Path | None, *, as_json: bool) -> RuleSet | int:
-    """The rule set (from the cache when valid), or the exit code after reporting why not."""
+def load_or_fail(path: Path | None, *, as_json: bool) -> RuleSet:
+    """The rule set (from the cache when valid); when it cannot be used, say why and raise
+    CommandFailed (exit 2)."""
     from ._rules_cache import load_cached
 
     try:
@@ -162,7 +163,7 @@ def load_or_report(path: Path | None, *, as_json: bool) -> RuleSet | int:
                        .decode("utf-8")} for e in exc.errors]
             sys.stdout.write(orjson.dumps({"error": errors[0], "errors": errors}).decode()
                              + "\n")
-        return ExitCode.INPUT
+        raise CommandFailed(ExitCode.INPUT) from None
 
 
 def run_assess(given: Mapping[str, Sequence[str]], *, rules_path: Path | None, as_json: bool,
@@ -176,9 +177,7 @@ def run_assess(given: Mapping[str, Sequence[str]], *, rules_path: Path | None, a
     from ._engine import evaluate_patient
     from ._patient import parse_patient
 
-    rules = load_or_report(rules_path, as_json=as_json)
-    if isinstance(rules, int):
-        return rules
+    rules = load_or_fail(rules_path, as_json=as_json)
     raw, errors = patient_values(given, rules)
     try:
         patient = parse_patient(raw, rules)

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._exit import ExitCode
+from ._exit import CommandFailed, ExitCode
 from ._fields import FIELDS
 
 __all__ = ["main", "quick_assess_args"]
@@ -79,6 +79,8 @@ def main() -> None:
             code = run_assess(given, rules_path=rules, as_json=as_json, full=full)
     except SystemExit:
         raise
+    except CommandFailed as failed:  # the quick path; typer's commands end it themselves
+        raise SystemExit(failed.code) from None
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         raise SystemExit(ExitCode.INTERRUPTED) from None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["ExitCode"]
+__all__ = ["CommandFailed", "ExitCode"]
 
 
 class ExitCode(IntEnum):
@@ -24,3 +24,13 @@ class ExitCode(IntEnum):
     INPUT = 2
     INTERNAL = 3
     INTERRUPTED = 130
+
+
+class CommandFailed(Exception):
+    """A command cannot go on and has already said why; ``code`` is how mgassist ends. Raised
+    in the shell only (loading the rules a command was given); the command wrapper
+    (``_cli_help.HelpCommand``) and the entry point turn it into the exit code."""
+
+    def __init__(self, code: ExitCode) -> None:
+        super().__init__(f"exit {int(code)}")
+        self.code = code

@@ -29,14 +29,12 @@ def _out(line: str = "") -> None:
 def run_rules_test(paths: Sequence[Path], *, rules_path: Path | None, show_coverage: bool,
                    warn_uncovered: bool) -> int:
     """Run the vignettes of ``paths`` (default: the rule set's tests/ folder)."""
-    from ._commands import load_or_report, report_input_errors
+    from ._commands import load_or_fail, report_input_errors
     from ._rules_source import bundled_rules_path
     from ._rules_test import coverage, run_case
     from ._vignettes import load_vignettes, vignette_files
 
-    rules = load_or_report(rules_path, as_json=False)
-    if isinstance(rules, int):
-        return rules
+    rules = load_or_fail(rules_path, as_json=False)
     if not paths:
         root = rules_path if rules_path is not None else bundled_rules_path()
         paths = [(root if root.is_dir() else root.parent) / "tests"]
@@ -106,12 +104,10 @@ def _print_coverage(report: Coverage) -> None:
 def run_rules_show(rule_id: str | None, *, rules_path: Path | None) -> int:
     """The rule set as a table, or one rule (step, finding, risk factor, threshold, predicate)
     in full with its references."""
-    from ._commands import load_or_report, report_input_errors
+    from ._commands import load_or_fail, report_input_errors
     from ._rules_view import rule_details, rules_table
 
-    rules = load_or_report(rules_path, as_json=False)
-    if isinstance(rules, int):
-        return rules
+    rules = load_or_fail(rules_path, as_json=False)
     if rule_id is None:
         for line in rules_table(rules):
             _out(line)
