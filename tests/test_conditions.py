@@ -234,16 +234,16 @@ def test_a_predicate_is_evaluated_once_per_facts_and_keeps_what_it_matched() -> 
     first: list[str] = []
     assert evaluate(All((predicate, SomeOf("meds", frozenset({"ppi"})))), facts, first) is True
     assert first == ["thiazide", "ppi"]
-    assert facts.predicates == {id(predicate): (True, ("thiazide",))}
+    assert facts.predicates == {id(predicate.part): (True, ("thiazide",))}
     # remembered: a second use gives the same answer and the same ids, and "not" still negates
-    facts.predicates[id(predicate)] = (True, ("remembered",))
+    facts.predicates[id(predicate.part)] = (True, ("remembered",))
     again: list[str] = []
     assert evaluate(predicate, facts, again) is True and again == ["remembered"]
     assert evaluate(Not(predicate), facts) is False
     # other facts (another patient, or the next phase of the walk) start afresh
     fresh = Facts({}, {"meds": frozenset()}, {})
     assert evaluate(predicate, fresh) is False
-    assert fresh.predicates == {id(predicate): (False, ())}
+    assert fresh.predicates == {id(predicate.part): (False, ())}
     # another predicate of the same name (another rule set) is not taken for this one
     other = Is("on-a-diuretic", SomeOf("meds", frozenset({"ppi"})))
     assert evaluate(other, facts) is True and evaluate(Not(other), fresh) is True

@@ -82,3 +82,38 @@ def test_every_rule_is_met_once_in_the_rules_order(rules: RuleSet) -> None:
     assert ids("finding") == list(rules.findings)
     kinds = [e.kind for e in events]
     assert kinds.index("regimen") > max(i for i, k in enumerate(kinds) if k == "finding")
+
+
+def _conditions_of(rules: RuleSet) -> list[Any]:
+    conds = [f.when for f in rules.risk_factors] + [s.when for s in rules.steps]
+    for rule in rules.findings.values():
+        conds += [rule.when] + [d.when for d in rule.details if d.when is not None]
+    conds += [r.when for r in rules.monitoring.reasons]
+    conds += [i.when for i in rules.monitoring.schedule if i.when is not None]
+    return conds
+
+
+def test_compiled_conditions_give_what_the_interpreter_gives(rules: RuleSet) -> None:
+    """Every condition of the bundled rules, over every vignette's patient and each phase's
+    facts: the same result and the same matched ids, compiled or interpreted."""
+    from mgassist._conditions import Facts, compiled, evaluate
+    from mgassist._engine import patient_facts
+    from mgassist._rules_source import bundled_rules_path
+    from mgassist._vignettes import load_vignettes, vignette_files
+
+    conds = _conditions_of(rules)
+    vignettes = load_vignettes(vignette_files([bundled_rules_path() / "tests"]), rules)
+    checked = 0
+    for vignette in vignettes:
+        _, numbers, lists, singles = patient_facts(parse_patient(vignette.patient, rules), rules)
+        for status in (None, "supplement", "urgent"):
+            extra = {} if status is None else {"status": status}
+            for cond in conds:
+                mine, theirs = [], []  # type: ignore[var-annotated]
+                one = Facts(numbers, {**lists, "risk_factors": frozenset({"ppi"})},
+                            {**singles, **extra})
+                two = Facts(numbers, one.lists, one.singles)
+                assert compiled(cond)(one, mine) == evaluate(cond, two, theirs), cond
+                assert mine == theirs
+                checked += 1
+    assert checked > 50_000

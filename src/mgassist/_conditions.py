@@ -34,6 +34,7 @@ __all__ = [
     "SomeOf",
     "Threshold",
     "compare",
+    "compiled",
     "evaluate",
     "nodes",
     "operands",
@@ -80,7 +81,8 @@ class NumberFact:
 class Facts:
     """Everything a condition can look at; a missing key is an unknown value. ``predicates``
     remembers each named predicate's result over these facts (with the ids it matched), so a
-    predicate that many rules use is evaluated once per patient and phase."""
+    predicate that many rules use is evaluated once per patient and phase (keyed by the
+    predicate's body, shared by every reference to it)."""
 
     numbers: Mapping[str, NumberFact]
     lists: Mapping[str, frozenset[str]]
@@ -203,15 +205,112 @@ def evaluate(cond: Condition, facts: Facts, matched: list[str] | None = None) ->
             outcome = evaluate(part, facts, None)
             return None if outcome is None else not outcome
         case Is(_, part):
-            # keyed by the node, not its name: facts never outlive the rules they are used with
-            known = facts.predicates.get(id(cond))
+            # keyed by the predicate's body, which every reference to it shares (not by its
+            # name: facts never outlive the rules they are used with)
+            known = facts.predicates.get(id(part))
             if known is None:
                 found: list[str] = []
                 known = evaluate(part, facts, found), tuple(found)
-                facts.predicates[id(cond)] = known
+                facts.predicates[id(part)] = known
             if matched is not None:
                 matched.extend(known[1])
             return known[0]
+    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover - closed union
+
+
+Evaluator = Callable[[Facts, "list[str] | None"], "bool | None"]
+_COMPILED: dict[int, tuple[Condition, Evaluator]] = {}
+_COMPILED_LIMIT = 100_000  # nodes; a cache only, so clearing it is always safe
+
+
+def compiled(cond: Condition) -> Evaluator:
+    """``cond`` compiled once into nested closures that give exactly what ``evaluate`` gives
+    (same three-valued logic, same matched ids, same predicate memory), without matching the
+    node's type at every use. The walk runs these; ``evaluate`` stays the reference (the trace
+    breaks a condition down node by node with it; tests check both agree)."""
+    hit = _COMPILED.get(id(cond))
+    if hit is not None and hit[0] is cond:  # the node is kept alive with it: ids never reused
+        return hit[1]
+    if len(_COMPILED) >= _COMPILED_LIMIT:
+        _COMPILED.clear()
+    fn = _compile(cond)
+    _COMPILED[id(cond)] = (cond, fn)
+    return fn
+
+
+def _compile(cond: Condition) -> Evaluator:  # noqa: C901 - one case per node type
+    match cond:
+        case Compare(fact, op, threshold):
+            def compare_(facts: Facts, matched: list[str] | None) -> bool | None:
+                return compare(facts.numbers.get(fact), op, threshold)
+            return compare_
+        case Known(fact, expected):
+            def known(facts: Facts, matched: list[str] | None) -> bool | None:
+                return (fact in facts.numbers or facts.singles.get(fact) is not None) == expected
+            return known
+        case SomeOf(fact, ids, negated):
+            def some_of(facts: Facts, matched: list[str] | None) -> bool | None:
+                hits = facts.lists.get(fact, frozenset()) & ids
+                if matched is not None and hits and not negated:
+                    matched.extend(sorted(hits))
+                return (not hits) if negated else bool(hits)
+            return some_of
+        case Empty(fact, expected):
+            def empty(facts: Facts, matched: list[str] | None) -> bool | None:
+                return (not facts.lists.get(fact)) == expected
+            return empty
+        case In(fact, ids):
+            def in_(facts: Facts, matched: list[str] | None) -> bool | None:
+                value = facts.singles.get(fact)
+                return None if value is None else value in ids
+            return in_
+        case All(parts):
+            all_parts = tuple(_compile(part) for part in parts)
+
+            def all_(facts: Facts, matched: list[str] | None) -> bool | None:
+                result: bool | None = True
+                for part in all_parts:
+                    outcome = part(facts, matched)
+                    if outcome is False:
+                        return False
+                    if outcome is None:
+                        result = None
+                return result
+            return all_
+        case Any_(parts):
+            any_parts = tuple(_compile(part) for part in parts)
+
+            def any_(facts: Facts, matched: list[str] | None) -> bool | None:
+                result: bool | None = False
+                for part in any_parts:
+                    outcome = part(facts, matched)
+                    if outcome is True:
+                        result = True
+                    elif outcome is None and result is False:
+                        result = None
+                return result
+            return any_
+        case Not(part):
+            inner = _compile(part)
+
+            def not_(facts: Facts, matched: list[str] | None) -> bool | None:
+                outcome = inner(facts, None)
+                return None if outcome is None else not outcome
+            return not_
+        case Is(_, part):
+            named = _compile(part)
+            key = id(part)  # as evaluate(): one memory per predicate, however many references
+
+            def is_(facts: Facts, matched: list[str] | None) -> bool | None:
+                known = facts.predicates.get(key)
+                if known is None:
+                    found: list[str] = []
+                    known = named(facts, found), tuple(found)
+                    facts.predicates[key] = known
+                if matched is not None:
+                    matched.extend(known[1])
+                return known[0]
+            return is_
     raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover - closed union
 
 

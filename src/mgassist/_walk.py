@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from ._assessment import Monitoring, ReferenceOut, Regimen
-from ._conditions import Condition, Facts, NumberFact, compare, evaluate
+from ._conditions import Condition, Facts, NumberFact, compare, compiled
 from ._contract import Severity, Status
 from ._regimen import choose_regimen
 from ._ruleset import RuleSet, Step
@@ -101,7 +101,7 @@ def decide(rules: RuleSet, numbers: Mapping[str, NumberFact],
     present: set[str] = set()
     for factor in rules.risk_factors:
         matched: list[str] = []
-        applies = evaluate(factor.when, base, matched) is True
+        applies = compiled(factor.when)(base, matched) is True
         if applies:
             present.add(factor.id)
             risk_labels.append(with_matched(factor.label, matched, rules))
@@ -187,7 +187,7 @@ def _first_true_step(steps: tuple[Step, ...], facts: Facts,
                 break
             observer(WalkEvent("step", step.id, False,
                                f"not consulted: step {chosen.id} set the status first"))
-        elif evaluate(step.when, facts) is True:
+        elif compiled(step.when)(facts, None) is True:
             chosen = step
             if observer is not None:
                 observer(WalkEvent("step", step.id, True, f"set the status: "
@@ -203,7 +203,7 @@ def _first_true_step(steps: tuple[Step, ...], facts: Facts,
 
 def _step_matched(step: Step, facts: Facts) -> list[str]:
     matched: list[str] = []
-    evaluate(step.when, facts, matched)
+    compiled(step.when)(facts, matched)
     return matched
 
 
@@ -215,7 +215,7 @@ def _findings(rules: RuleSet, facts: Facts, step: Step | None, risk_cites: Seque
     out = []
     for rule in rules.findings.values():
         matched: list[str] = []
-        true = evaluate(rule.when, facts, matched) is True
+        true = compiled(rule.when)(facts, matched) is True
         forced = step is not None and step.finding == rule.id
         if observer is not None:
             severity = (step.severity or rule.severity).value if forced and step else \
@@ -237,7 +237,7 @@ def _findings(rules: RuleSet, facts: Facts, step: Step | None, risk_cites: Seque
             cites += [c for c in risk_cites if c not in cites]
         for index, detail in enumerate(rule.details):
             detail_matched: list[str] = []
-            shows = detail.when is None or evaluate(detail.when, facts, detail_matched) is True
+            shows = detail.when is None or compiled(detail.when)(facts, detail_matched) is True
             if shows:
                 details.append((detail.text, tuple(detail_matched)))
                 cites += [c for c in detail.cite if c not in cites]
@@ -270,7 +270,7 @@ def _monitoring(rules: RuleSet, facts: Facts, status: Status,
         if item.when is None:
             items.append(item)
             continue
-        shown = evaluate(item.when, facts) is True
+        shown = compiled(item.when)(facts, None) is True
         if shown:
             items.append(item)
         if observer is not None:
@@ -279,7 +279,7 @@ def _monitoring(rules: RuleSet, facts: Facts, status: Status,
     because = []
     for reason in plan.reasons:
         matched: list[str] = []
-        applies = evaluate(reason.when, facts, matched) is True
+        applies = compiled(reason.when)(facts, matched) is True
         if applies:
             because.append(with_matched(reason.label, matched, rules))
         if observer is not None:
