@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from mgassist import RuleSet
 from mgassist._batch import (
     COLUMN_SYNONYMS,
     BatchInputError,
@@ -42,13 +41,7 @@ JSONL_ACCEPTED = "one JSON object per line, one line per patient"
 WRONG_LENGTH = "one cell per column (quote cells that contain commas)"
 
 
-@pytest.fixture(autouse=True)
-def _bundled_rules_loaded_once(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mgassist import _rules_loader
-
-    original = _rules_loader.load_rules
-    monkeypatch.setattr(_rules_loader, "load_rules",
-                        lambda path=None: rules if path is None else original(path))
+pytestmark = pytest.mark.usefixtures("bundled_rules_loaded_once")
 
 
 def write(path: Path, data: str | bytes) -> Path:
@@ -92,6 +85,33 @@ def test_extract_headers_read_as_the_fields_and_match_the_json_answer(cli: Cli,
         "note: ignored 1 column that is not a patient field: 'Notes'\n"
         "batch: 2 records: 2 assessed, 0 with errors; written to standard output\n"
         "batch: by status: supplement 2\n")
+
+
+@pytest.mark.parametrize("separator", [";", "\t"], ids=["semicolon", "tab"])
+def test_a_spreadsheet_saved_with_semicolons_or_tabs_is_read_as_with_commas(
+        cli: Cli, tmp_path: Path, separator: str) -> None:
+    rows = [["ID", "Mg", "CrCl", "Meds"], ["p1", "0.6 mmol/L", "80 mL/min", "furosemide"],
+            ["p2", "0.9 mmol/L", "15 mL/min", "furosemide, omeprazole"]]
+    commas = write(tmp_path / "commas.csv", "".join(
+        ",".join(f'"{cell}"' if "," in cell else cell for cell in row) + "\n" for row in rows))
+    other = write(tmp_path / "other.csv", "".join(separator.join(row) + "\n" for row in rows))
+    result = cli("batch", str(other))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == cli("batch", str(commas)).stdout
+    # p1 supplement (0.6 < 0.70, CrCl 80); p2 contraindicated (CrCl 15 < 20)
+    assert [line["status"] for line in out_lines(result.stdout)] == [
+        "supplement", "contraindicated"]
+    piped = stdin(["batch", "-", "--format", "csv"], other.read_bytes())
+    assert piped.stdout == result.stdout
+
+
+def test_a_comma_header_stays_comma_separated_whatever_its_cells_hold(cli: Cli,
+                                                                      tmp_path: Path) -> None:
+    source = write(tmp_path / "x.csv", 'ID,Mg,"notes; seen by"\np1,0.6 mmol/L,a; b\n')
+    result = cli("batch", str(source))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith(
+        "note: ignored 1 column that is not a patient field: 'notes; seen by'\n")
 
 
 @pytest.mark.parametrize("spec", FIELDS, ids=lambda spec: spec.name)

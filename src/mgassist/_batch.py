@@ -165,12 +165,31 @@ def _jsonl(stream: IO[bytes], name: str) -> Iterator[Record]:
 
 def _csv(stream: IO[bytes], name: str, on_columns: Callable[[Columns], None] | None
          ) -> Iterator[Record]:
+    delimiter = _delimiter(stream)
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
-        yield from _csv_rows(csv.reader(text), name, on_columns)
+        yield from _csv_rows(csv.reader(text, delimiter=delimiter), name, on_columns)
     finally:
         with contextlib.suppress(ValueError):  # the wrapper must not close the caller's stream
             text.detach()
+
+
+def _delimiter(stream: IO[bytes]) -> str:
+    """``,``; or ``;`` or a tab when the first line that is not blank has no comma but has
+    one of them (spreadsheets in many countries save "CSV" with semicolons). Decided from the
+    header line alone, before any record is read; a stream that cannot be peeked is comma-read."""
+    peek = getattr(stream, "peek", None)
+    if peek is None:
+        return ","
+    head = next((line for line in peek(_PEEK_BYTES).splitlines() if line.strip()), b"")
+    if b"," not in head:
+        for candidate in (b";", b"\t"):
+            if candidate in head:
+                return candidate.decode()
+    return ","
+
+
+_PEEK_BYTES = 64 * 1024
 
 
 def _csv_rows(reader: Any, name: str, on_columns: Callable[[Columns], None] | None
