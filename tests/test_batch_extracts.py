@@ -390,3 +390,16 @@ def test_a_long_ignored_column_name_is_shortened_in_the_note() -> None:
     columns = read_header(["mg", "x" * 41, "y" * 40])
     assert columns.note() == ("note: ignored 2 columns that are not patient fields: "
                               f"'{'x' * 37}...', '{'y' * 40}'")
+
+
+@pytest.mark.parametrize(("head", "separator"), [
+    (b"ID;Mg;CrCl\n", ";"), (b"\xef\xbb\xbfID\tMg\n", "\t"), (b"ID,Mg\n", ","),
+    (b"\tage\n0\t,\n", ","),  # one comma-read column, "age": a tab inside it is not a separator
+    (b"notes;more\n", ","),  # no patient field either way: commas, refused as before
+    (b"\n\nMg;CrCl\n", ";")])
+def test_the_separator_is_the_one_that_reads_a_patient_field(head: bytes,
+                                                             separator: str) -> None:
+    from mgassist._batch import _delimiter
+
+    assert _delimiter(io.BufferedReader(io.BytesIO(head))) == separator  # type: ignore[arg-type]
+    assert _delimiter(io.BytesIO(head)) == ","  # a stream that cannot be peeked

@@ -175,17 +175,19 @@ def _csv(stream: IO[bytes], name: str, on_columns: Callable[[Columns], None] | N
 
 
 def _delimiter(stream: IO[bytes]) -> str:
-    """``,``; or ``;`` or a tab when the first line that is not blank has no comma but has
-    one of them (spreadsheets in many countries save "CSV" with semicolons). Decided from the
-    header line alone, before any record is read; a stream that cannot be peeked is comma-read."""
+    """``,``; or ``;`` or a tab, when the header line read with commas names no patient field
+    but read with that separator does (spreadsheets in many countries save "CSV" with
+    semicolons). Decided from the header line alone, before any record is read; a stream that
+    cannot be peeked is read with commas."""
     peek = getattr(stream, "peek", None)
     if peek is None:
         return ","
-    head = next((line for line in peek(_PEEK_BYTES).splitlines() if line.strip()), b"")
-    if b"," not in head:
-        for candidate in (b";", b"\t"):
-            if candidate in head:
-                return candidate.decode()
+    lines = peek(_PEEK_BYTES).removeprefix(_BOM).decode("utf-8", "replace").splitlines()
+    head = next((line for line in lines if line.strip()), "")
+    for candidate in (",", ";", "\t"):
+        cells = next(csv.reader([head], delimiter=candidate), [])
+        if any(_normal(cell) in _FIELD_OF_COLUMN for cell in cells):
+            return candidate
     return ","
 
 
