@@ -37,9 +37,9 @@ app = typer.Typer(
         ['mgassist assess --mg "0.6 mmol/L" --crcl "80 mL/min"',
          "mgassist interview",
          "mgassist assess -h"],
-        [("0", "success (assess: an assessment was produced, whatever its status)"),
-         ("1", "rules validate/test: problems; batch: some records had errors;"),
-         ("", "interview: left with Ctrl-D"),
+        [(ExitCode.OK, "success (assess: an assessment was produced, whatever its status)"),
+         (ExitCode.PROBLEMS, "rules validate/test: problems; batch: some records had errors;"),
+         (None, "interview: left with Ctrl-D"),
          *BAD_INPUT, BUG, CTRL_C]),
     no_args_is_help=True,
     add_completion=True,
@@ -52,8 +52,9 @@ rules_app = typer.Typer(
     epilog=epilog(["mgassist rules validate my-rules/",
                     "mgassist rules test --coverage --rules my-rules/",
                     "mgassist rules show correct-mg-before-k"],
-                   [("0", "success"), ("1", "rules validate/test: problems found"),
-                    ("2", "unusable arguments or rules"), BUG]),
+                   [(ExitCode.OK, "success"),
+                    (ExitCode.PROBLEMS, "rules validate/test: problems found"),
+                    (ExitCode.INPUT, "unusable arguments or rules"), BUG]),
     no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(rules_app, name="rules")
 
@@ -130,9 +131,9 @@ Values = list[str] | None
      '    --sex female --weight "154 lb" --med furosemide --med omeprazole',
      'mgassist assess --mg "0.6 mmol/L" --egfr ">90 mL/min/1.73m2" --json',
      'mgassist assess --mg "0.6 mmol/L" --crcl "25 mL/min" --explain'],
-    [("0", "an assessment was produced, whatever its status"),
-     ("2", "invalid input or arguments: each error names the flag, the value"),
-     ("", 'and what is accepted (with --json also {"error": ...} on stdout)'), BUG]))
+    [(ExitCode.OK, "an assessment was produced, whatever its status"),
+     (ExitCode.INPUT, "invalid input or arguments: each error names the flag, the value"),
+     (None, 'and what is accepted (with --json also {"error": ...} on stdout)'), BUG]))
 def assess(
     ctx: typer.Context,
     mg: Annotated[Values, _opt("mg")] = None,
@@ -188,10 +189,10 @@ def assess(
 @app.command(cls=HelpCommand, epilog=epilog(
     ["mgassist interview", "mgassist interview --save assessment.json",
      "mgassist interview --json --rules my-rules/"],
-    [("0", "an assessment was produced, whatever its status"),
-     ("1", "left with Ctrl-D (end of input): nothing was assessed or saved"),
-     ("2", "unusable arguments, or standard input is not a terminal"), BUG,
-     ("130", "left with Ctrl-C: nothing was assessed or saved")]))
+    [(ExitCode.OK, "an assessment was produced, whatever its status"),
+     (ExitCode.PROBLEMS, "left with Ctrl-D (end of input): nothing was assessed or saved"),
+     (ExitCode.INPUT, "unusable arguments, or standard input is not a terminal"), BUG,
+     (ExitCode.INTERRUPTED, "left with Ctrl-C: nothing was assessed or saved")]))
 def interview(
     as_json: Annotated[bool, typer.Option("--json", help="print the assessment as JSON")] = False,
     save: Annotated[Path | None, typer.Option(
@@ -230,7 +231,7 @@ def interview(
                    err=True)
         raise typer.Exit(ExitCode.PROBLEMS) from None
     assessment = evaluate_patient(done.patient, loaded)
-    typer.echo("", err=True)
+    typer.echo(None, err=True)
     show(assessment, loaded, as_json=as_json, more=None)
     if save is not None:
         write_atomically(save, assessment.to_json(indent=True) + "\n")
@@ -244,9 +245,10 @@ def interview(
     ["mgassist batch ward.csv --output assessments.jsonl",
      "mgassist batch patients.jsonl > assessments.jsonl",
      "export-labs | mgassist batch - --format csv"],
-    [("0", "every record was assessed"),
-     ("1", "some records had errors (each has an error line; all lines were written)"),
-     ("2", "unusable arguments or input"), BUG, CTRL_C]))
+    [(ExitCode.OK, "every record was assessed"),
+     (ExitCode.PROBLEMS,
+      "some records had errors (each has an error line; all lines were written)"),
+     (ExitCode.INPUT, "unusable arguments or input"), BUG, CTRL_C]))
 def batch(
     source: Annotated[str, typer.Argument(
         metavar="INPUT", help="JSON Lines (.jsonl) or CSV (.csv) file of patients, or - for "
@@ -274,7 +276,7 @@ def batch(
 
 @app.command(cls=HelpCommand, epilog=epilog(
     ["mgassist schema input", "mgassist schema output > assessment.schema.json"],
-    [("0", "the schema was printed"), ("2", "not input or output"), BUG]))
+    [(ExitCode.OK, "the schema was printed"), (ExitCode.INPUT, "not input or output"), BUG]))
 def schema(
     which: Annotated[str, typer.Argument(
         metavar="input|output", help="input: a patient record; output: an assessment")],
@@ -291,7 +293,8 @@ def schema(
 
 @app.command(cls=HelpCommand, epilog=epilog(
     ["mgassist vocab", "mgassist vocab meds", "mgassist vocab conditions --rules my-rules/"],
-    [("0", "the vocabulary was listed"), ("2", "not a vocabulary, or unusable rules"), BUG]))
+    [(ExitCode.OK, "the vocabulary was listed"),
+     (ExitCode.INPUT, "not a vocabulary, or unusable rules"), BUG]))
 def vocab(
     kind: Annotated[str | None, typer.Argument(
         help="meds, conditions, symptoms or indications (default: all)", metavar="KIND",
@@ -314,7 +317,7 @@ def vocab(
 
 @app.command(cls=HelpCommand, epilog=epilog(
     ["mgassist units", "mgassist units --rules my-rules/"],
-    [("0", "the units were listed"), ("2", "unusable rules"), BUG]))
+    [(ExitCode.OK, "the units were listed"), (ExitCode.INPUT, "unusable rules"), BUG]))
 def units(rules: RulesOption = None) -> None:
     """List each quantity with its accepted units, an example and its plausible range."""
     loaded = _load(rules, as_json=False)
@@ -331,9 +334,9 @@ def units(rules: RulesOption = None) -> None:
 
 @rules_app.command("validate", cls=HelpCommand, epilog=epilog(
     ["mgassist rules validate", "mgassist rules validate my-rules/ --strict"],
-    [("0", "the rule set is valid (warnings allowed, unless --strict)"),
-     ("1", "the rule set has problems, or warnings with --strict"),
-     ("2", "the path does not exist"), BUG]))
+    [(ExitCode.OK, "the rule set is valid (warnings allowed, unless --strict)"),
+     (ExitCode.PROBLEMS, "the rule set has problems, or warnings with --strict"),
+     (ExitCode.INPUT, "the path does not exist"), BUG]))
 def rules_validate(
     path: Annotated[Path | None, typer.Argument(
         help="rule file or folder (default: the bundled rules)", show_default=False,
@@ -370,10 +373,10 @@ def rules_validate(
 @rules_app.command("test", cls=HelpCommand, epilog=epilog(
     ["mgassist rules test", "mgassist rules test --coverage",
      "mgassist rules test my-cases.yaml --rules my-rules/"],
-    [("0", "every case passed (and with --coverage everything was exercised)"),
-     ("1", "a case failed or, with --coverage, a rule or threshold boundary was"),
-     ("", "never exercised (unless --warn-uncovered)"),
-     ("2", "the rules or the vignette files cannot be used"), BUG]))
+    [(ExitCode.OK, "every case passed (and with --coverage everything was exercised)"),
+     (ExitCode.PROBLEMS, "a case failed or, with --coverage, a rule or threshold boundary was"),
+     (None, "never exercised (unless --warn-uncovered)"),
+     (ExitCode.INPUT, "the rules or the vignette files cannot be used"), BUG]))
 def rules_test(
     paths: Annotated[list[Path] | None, typer.Argument(
         help="vignette files or folders (default: the tests/ folder of the rule set)",
@@ -398,7 +401,8 @@ def rules_test(
 
 @rules_app.command("show", cls=HelpCommand, epilog=epilog(
     ["mgassist rules show", "mgassist rules show correct-mg-before-k"],
-    [("0", "the rules were shown"), ("2", "not a rule id, or unusable rules"), BUG]))
+    [(ExitCode.OK, "the rules were shown"),
+     (ExitCode.INPUT, "not a rule id, or unusable rules"), BUG]))
 def rules_show(
     rule_id: Annotated[str | None, typer.Argument(
         help="a step, finding, risk factor, threshold or predicate id (default: all, as a "

@@ -10,22 +10,26 @@ from typing import Any
 from typer import Exit
 from typer.core import TyperCommand
 
-from ._exit import CommandFailed
+from ._exit import CommandFailed, ExitCode
 from ._fields import FieldSpec
 
 __all__ = ["BAD_INPUT", "BUG", "CTRL_C", "HelpCommand", "METAVARS", "epilog", "metavar"]
 
 RAW = "\b"  # click: the paragraph after this line is printed as written, not re-wrapped
-BUG = ("3", "internal error (a bug; MGASSIST_DEBUG=1 shows the details)")
-CTRL_C = ("130", "interrupted (Ctrl-C)")
-BAD_INPUT = [("2", "invalid input or arguments: each error names the flag, the value"),
-              ("", "and what is accepted")]
+BUG = (ExitCode.INTERNAL, "internal error (a bug; MGASSIST_DEBUG=1 shows the details)")
+CTRL_C = (ExitCode.INTERRUPTED, "interrupted (Ctrl-C)")
+BAD_INPUT = [(ExitCode.INPUT, "invalid input or arguments: each error names the flag, the value"),
+              (None, "and what is accepted")]
 
 
-def epilog(examples: Sequence[str], exits: Sequence[tuple[str, str]]) -> str:
+ExitLine = tuple[ExitCode | None, str]  # an exit code and its meaning (None: the line goes on)
+
+
+def epilog(examples: Sequence[str], exits: Sequence[ExitLine]) -> str:
     """The end of a command's help: its examples, then its exit codes (a contract)."""
     return "\n".join([RAW, "Examples:", *(f"  {line}" for line in examples), "", RAW,
-                      "Exit codes:", *(f"  {code:<5}{text}" for code, text in exits)])
+                      "Exit codes:", *(f"  {'' if code is None else int(code):<5}{text}"
+                                       for code, text in exits)])
 
 
 class HelpCommand(TyperCommand):
