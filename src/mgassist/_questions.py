@@ -200,11 +200,6 @@ def listing(question: Question, rules: RuleSet) -> tuple[str, ...]:
     return vocabulary_lines(rules, spec.vocabulary)
 
 
-_ROLE_SHOWN = {"risk-factor": "causes magnesium loss", "interaction": "separate from magnesium",
-               "magnesium-source": "contains magnesium",
-               "digoxin": "toxicity worse with low magnesium"}
-
-
 def vocabulary_lines(rules: RuleSet, kind: str) -> tuple[str, ...]:
     """One line per id of a vocabulary: the id, its label and the other names it accepts."""
     lines = []
@@ -212,7 +207,8 @@ def vocabulary_lines(rules: RuleSet, kind: str) -> tuple[str, ...]:
         others = rules.vocabulary.synonyms(kind, item)
         also = f"  (also: {', '.join(others)})" if others else ""
         role = rules.vocabulary.roles.get(item) if kind == "meds" else None
-        what = f" [{_ROLE_SHOWN[role.value]}]" if role is not None else ""
+        words = rules.vocabulary.role_words.get(role.value) if role is not None else None
+        what = f" [{words}]" if words else ""
         lines.append(f"{item:28} {label}{what}{also}")
     if kind == "meds":
         lines.append("Any other medication is accepted and listed as not recognised; a name "

@@ -352,7 +352,8 @@ class _Compiler:
         medications = medication_names(by_words, not_classed)
         roles = {item: entry.role for item, entry in data.meds.items()}
         names = {item: tuple(entry.synonyms) for item, entry in data.meds.items()}
-        return Vocabulary(labels, lookup, roles, medications, names)
+        role_words = {role.value: " ".join(text.split()) for role, text in data.med_roles.items()}
+        return Vocabulary(labels, lookup, roles, medications, names, role_words)
 
     def thresholds(self, data: Mapping[str, Any],
                    quantities: Mapping[str, QuantityRule]) -> dict[str, Threshold]:

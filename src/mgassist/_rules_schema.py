@@ -119,6 +119,7 @@ class NotClassedSpec(_Sourced):
 
 class VocabularySpec(_Spec):
     meds: dict[Id, MedEntrySpec]
+    med_roles: dict[MedRoleId, Text] = {}
     meds_not_classed: list[NotClassedSpec] = []
     conditions: dict[Id, VocabEntrySpec]
     symptoms: dict[Id, VocabEntrySpec]

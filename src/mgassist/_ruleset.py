@@ -96,6 +96,7 @@ class Vocabulary:
     medications: MedicationNames = field(
         default_factory=lambda: MedicationNames({}, 1))
     med_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    role_words: Mapping[str, str] = field(default_factory=dict)  # role -> what it means
 
     def label(self, kind: str, item: str) -> str:
         """The readable label of ``item`` in vocabulary ``kind`` (the id if it has none)."""
