@@ -51,7 +51,7 @@ def help_text(path: tuple[str, ...]) -> str:
     """``mgassist PATH --help`` as printed at a terminal of 80 columns or more."""
     from typer.testing import CliRunner
 
-    from mgassist._cli import app
+    from mgassist._shell.cli import app
 
     result = CliRunner().invoke(app, [*path, "--help"], prog_name="mgassist",
                                 terminal_width=WIDTH, color=False, catch_exceptions=False)
@@ -64,7 +64,7 @@ def render() -> str:
     """The whole reference, as docs/cli-reference.md holds it."""
     from typer.main import get_command
 
-    from mgassist._cli import app
+    from mgassist._shell.cli import app
 
     saved = os.environ.pop(_COMPLETION_TEST_SWITCH, None)
     try:

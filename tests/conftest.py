@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mgassist import Assessment, RuleSet, evaluate, load_rules, parse_patient
-from mgassist._cli import app
+from mgassist._shell.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
 # Mutation testing (docs/testing.md) runs these tests in mutmut's copy of the repository,
@@ -84,8 +84,7 @@ def rules() -> RuleSet:
 def bundled_rules_loaded_once(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process CLI runs use the session's bundled rules instead of loading them again (no
     cache either); a rule set given with --rules is still loaded from its path."""
-    from mgassist import _rules_loader
-
+    from mgassist._rulebook import loader as _rules_loader
     original = _rules_loader.load_rules
     monkeypatch.setattr(_rules_loader, "load_rules",
                         lambda path=None: rules if path is None else original(path))
@@ -126,8 +125,7 @@ def run_console(args: list[str], stdin: bytes | None = None) -> tuple[int, str, 
     as pasted into a shell: (exit code, stdout, stderr)."""
     import sys
 
-    from mgassist import _entry
-
+    from mgassist._shell import entry as _entry
     code: Any = 0
     with CliRunner().isolation(input=stdin) as (out, err, _):
         saved, sys.argv = sys.argv, ["mgassist", *args]

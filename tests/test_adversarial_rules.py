@@ -43,11 +43,11 @@ from typing import Any
 import pytest
 
 from mgassist import RulesErrors, RuleSet, evaluate, load_rules, parse_patient
-from mgassist._conditions import Condition, nodes
-from mgassist._rules_cache import entry_path, load_cached
-from mgassist._rules_loader import MAX_TESTS
-from mgassist._rules_source import bundled_rules_path, rule_files, rules_digest
-from mgassist._yaml_source import MAX_BYTES, MAX_DEPTH, MAX_NODES
+from mgassist._core.conditions import Condition, nodes
+from mgassist._rulebook.cache import entry_path, load_cached
+from mgassist._rulebook.loader import MAX_TESTS
+from mgassist._rulebook.source import bundled_rules_path, rule_files, rules_digest
+from mgassist._rulebook.yaml_source import MAX_BYTES, MAX_DEPTH, MAX_NODES
 
 BUNDLED = bundled_rules_path()
 PATIENT = ["--mg", "0.6 mmol/L", "--crcl", "80 mL/min"]

@@ -22,16 +22,17 @@ def test_all_is_sorted_and_importable() -> None:
 
 
 def test_rich_is_imported_only_by_the_renderer() -> None:
-    for path in (REPO / "src" / "mgassist").glob("*.py"):
-        text = path.read_text()
-        if not path.name.startswith("_render"):
-            assert not re.search(r"^\s*(from|import) rich\b", text, re.M), path.name
+    package = REPO / "src" / "mgassist"
+    importers = {path.relative_to(package).as_posix() for path in package.rglob("*.py")
+                 if re.search(r"^\s*(from|import) rich\b", path.read_text(), re.M)}
+    assert importers, "the renderer imports rich: this test would not see a stray import"
+    assert {name for name in importers if not name.startswith("_shell/render")} == set()
 
 
 def test_assess_json_does_not_import_rich() -> None:
     # JSON output must not pay for the text renderer.
-    code = ("import sys; from mgassist._cli import main; sys.argv=['mgassist','assess','--mg',"
-            "'0.6 mmol/L','--crcl','80 mL/min','--json']\n"
+    code = ("import sys; from mgassist._shell.entry import main\n"
+            "sys.argv=['mgassist','assess','--mg','0.6 mmol/L','--crcl','80 mL/min','--json']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print('RICH' if 'rich.console' in sys.modules else 'NORICH', file=sys.stderr)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

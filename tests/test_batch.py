@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mgassist import RuleSet
-from mgassist._schemas import input_schema, output_schema
+from mgassist._shell.schemas import input_schema, output_schema
 
 Cli = Any
 
@@ -28,8 +28,7 @@ GOOD = {"id": "a", "mg": "0.6 mmol/L", "crcl": "80 mL/min"}
 
 @pytest.fixture(autouse=True)
 def _bundled_rules_loaded_once(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mgassist import _rules_loader
-
+    from mgassist._rulebook import loader as _rules_loader
     original = _rules_loader.load_rules
     monkeypatch.setattr(_rules_loader, "load_rules",
                         lambda path=None: rules if path is None else original(path))
@@ -129,7 +128,7 @@ def test_stdin_jsonl_and_csv_are_detected(cli_runner_input: Any) -> None:
 def cli_runner_input() -> Any:
     from typer.testing import CliRunner
 
-    from mgassist._cli import app
+    from mgassist._shell.cli import app
 
     def run(args: list[str], text: str) -> Any:
         return CliRunner().invoke(app, args, input=text, catch_exceptions=False)
@@ -311,7 +310,7 @@ _SHARED: dict[str, Any] = {}
 def test_decision_cache_and_parse_memo_never_change_an_answer(
         patient: dict[str, Any], limit: int, rules: RuleSet) -> None:
     from mgassist import InputErrors, evaluate, parse_patient
-    from mgassist._engine import DecisionCache
+    from mgassist._core.engine import DecisionCache
 
     if f"cache-{limit}" not in _SHARED:  # shared across examples, as in one batch run
         _SHARED[f"cache-{limit}"] = DecisionCache(rules, limit=limit)

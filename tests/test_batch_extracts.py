@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from mgassist._batch import (
+from mgassist._core.contract import Status
+from mgassist._core.fields import FIELD_BY_NAME, FIELDS
+from mgassist._shell.batch_records import (
     COLUMN_SYNONYMS,
     BatchInputError,
     Columns,
@@ -23,9 +25,7 @@ from mgassist._batch import (
     records,
     summary,
 )
-from mgassist._cli import app
-from mgassist._contract import Status
-from mgassist._fields import FIELD_BY_NAME, FIELDS
+from mgassist._shell.cli import app
 
 Cli = Any
 
@@ -352,8 +352,8 @@ def test_short_long_and_unreadable_rows_keep_their_id(cli: Cli, tmp_path: Path) 
 def test_progress_bar_counts_records_not_bytes() -> None:
     from rich.console import Console
 
-    from mgassist._batch_command import _progress
-    from mgassist._render import RecordsProgress
+    from mgassist._shell.batch_command import _progress
+    from mgassist._shell.render import RecordsProgress
 
     assert _progress(None) is None and _progress(10) is None  # stdin; a small file
     screen = io.StringIO()
@@ -399,7 +399,7 @@ def test_a_long_ignored_column_name_is_shortened_in_the_note() -> None:
     (b"\n\nMg;CrCl\n", ";")])
 def test_the_separator_is_the_one_that_reads_a_patient_field(head: bytes,
                                                              separator: str) -> None:
-    from mgassist._batch import _delimiter
+    from mgassist._shell.batch_records import _delimiter
 
     assert _delimiter(io.BufferedReader(io.BytesIO(head))) == separator  # type: ignore[arg-type]
     assert _delimiter(io.BytesIO(head)) == ","  # a stream that cannot be peeked

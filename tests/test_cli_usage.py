@@ -21,7 +21,7 @@ from typer.main import get_command
 
 import mgassist
 from mgassist import RuleSet
-from mgassist._cli import app
+from mgassist._shell.cli import app
 
 NO_VALUE = ("Error: no patient value was given: give at least one, such as --mg with its unit "
             "(the options are listed above)\n")
@@ -76,8 +76,8 @@ def test_version_names_mgassist_and_its_rules(rules: RuleSet) -> None:
 
 def test_version_still_answers_when_the_bundled_rules_cannot_be_loaded(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from mgassist import _rules_cache
-    from mgassist._errors import RulesError, RulesErrors
+    from mgassist._core.errors import RulesError, RulesErrors
+    from mgassist._rulebook import cache as _rules_cache
 
     def broken(path: Any = None) -> Any:
         raise RulesErrors([RulesError("decision.yaml", 3, "invalid YAML")])

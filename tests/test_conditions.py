@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mgassist._conditions import (
+from mgassist._core.conditions import (
     All,
     Any_,
     Compare,
@@ -31,7 +31,7 @@ from mgassist._conditions import (
     nodes,
     operands,
 )
-from mgassist._conditions import test_text as words  # not a test: keep pytest off it
+from mgassist._core.conditions import test_text as words  # not a test: keep pytest off it
 
 LLN = Threshold("mg-lln", "mg", 0.70, "0.70 mmol/L",
                 in_unit={"mmol/L": Decimal("0.70"), "mg/dL": Decimal("1.7")})

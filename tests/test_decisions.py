@@ -27,9 +27,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-import mgassist._rules_loader as rules_loader
+import mgassist._rulebook.loader as rules_loader
 from mgassist import RuleSet
-from mgassist._cli import app
+from mgassist._shell.cli import app
 
 Raw = dict[str, Any]
 Out = dict[str, Any]

@@ -15,8 +15,8 @@ from pathlib import Path
 from conftest import finding_ids
 
 from mgassist import Assessment, RuleSet, evaluate, load_rules, parse_patient
-from mgassist._engine import DecisionCache, evaluate_patient, patient_facts
-from mgassist._rules_source import bundled_rules_path
+from mgassist._core.engine import DecisionCache, evaluate_patient, patient_facts
+from mgassist._rulebook.source import bundled_rules_path
 
 CG = "cockcroft1976-nephron"  # the Cockcroft-Gault paper (rules/cockcroft_gault, references)
 

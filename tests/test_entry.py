@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mgassist import _entry
-from mgassist._entry import quick_assess_args
+from mgassist._shell import entry as _entry
+from mgassist._shell.entry import quick_assess_args
 
 VALUES = {
     "--mg": ["0.6 mmol/L", "1.5mg/dL", "0.6", "1.3 mEq/L", "", "9 mmol/L", "0.6 mmol"],

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from test_properties import Lab, lab_patients
 
 from mgassist import RuleSet, evaluate, parse_patient
-from mgassist._schemas import output_schema
-from mgassist._trace import ConditionTrace, RuleTrace, trace
+from mgassist._core.trace import ConditionTrace, RuleTrace, trace
+from mgassist._shell.schemas import output_schema
 
 Cli = Any
 

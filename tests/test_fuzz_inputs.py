@@ -46,10 +46,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from mgassist import InputErrors, RuleSet, evaluate, parse_patient
-from mgassist._batch import BatchInputError, read_header
-from mgassist._cli import app
-from mgassist._fields import FIELDS
-from mgassist._schemas import output_schema
+from mgassist._core.fields import FIELDS
+from mgassist._shell.batch_records import BatchInputError, read_header
+from mgassist._shell.cli import app
+from mgassist._shell.schemas import output_schema
 
 SCALE = float(os.environ.get("MGASSIST_FUZZ_EXAMPLES", "") or 1)
 
@@ -77,8 +77,7 @@ def bundled() -> RuleSet:
 @pytest.fixture(scope="module", autouse=True)
 def _bundled_rules_once(rules: RuleSet) -> Iterator[None]:
     """Reuse the session's bundled rules (``--rules PATH`` still loads PATH)."""
-    from mgassist import _rules_cache
-
+    from mgassist._rulebook import cache as _rules_cache
     original = _rules_cache.load_cached
     _BUNDLED[:] = [rules]
     with pytest.MonkeyPatch.context() as patch:

@@ -51,8 +51,7 @@ def _bundled_rules_loaded_once(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) 
 
     Only the default (bundled) rule set is reused; ``--rules PATH`` still loads PATH.
     """
-    from mgassist import _rules_loader
-
+    from mgassist._rulebook import loader as _rules_loader
     original = _rules_loader.load_rules
 
     def load(path: Path | str | None = None) -> RuleSet:
@@ -453,7 +452,7 @@ def test_bad_rules_path_exits_2_with_a_message(cli: Cli, tmp_path: Path) -> None
 def test_broken_rules_given_to_assess_exit_2_with_file_and_line(
     cli: Cli, tmp_path: Path
 ) -> None:
-    from mgassist._rules_loader import bundled_rules_path
+    from mgassist._rulebook.loader import bundled_rules_path
 
     for source in bundled_rules_path().glob("*.yaml"):
         (tmp_path / source.name).write_bytes(source.read_bytes())

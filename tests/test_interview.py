@@ -19,9 +19,9 @@ from conftest import REPO, run_console
 from typer.testing import CliRunner
 
 from mgassist import RuleSet
-from mgassist._cli import app
-from mgassist._interview import TerminalPrompter, run_interview
-from mgassist._questions import (
+from mgassist._shell.cli import app
+from mgassist._shell.interview import TerminalPrompter, run_interview
+from mgassist._shell.questions import (
     TAKES_MAGNESIUM,
     Checked,
     assess_command,
@@ -40,8 +40,7 @@ Run = Callable[..., Any]
 @pytest.fixture(autouse=True)
 def _bundled_rules_loaded_once(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
     """Reuse the session's bundled rules (``--rules PATH`` still loads PATH)."""
-    from mgassist import _rules_loader
-
+    from mgassist._rulebook import loader as _rules_loader
     original = _rules_loader.load_rules
     monkeypatch.setattr(_rules_loader, "load_rules",
                         lambda path=None: rules if path is None else original(path))
@@ -55,7 +54,7 @@ CTRL_D = "^D"  # ... and for Ctrl-D
 def interview(monkeypatch: pytest.MonkeyPatch) -> Run:
     """Run ``mgassist interview ARGS`` answering with ``lines`` as if typed at a terminal
     (``CTRL_C`` and ``CTRL_D`` as a line press those keys instead)."""
-    monkeypatch.setattr("mgassist._interview.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("mgassist._shell.interview.stdin_is_terminal", lambda: True)
     typed = TerminalPrompter.ask
 
     def ask(self: TerminalPrompter, prompt: str, completions: Any) -> str:
@@ -434,7 +433,7 @@ def test_report_is_the_same_renderer_as_assess(interview: Run, cli: Run) -> None
 
 
 def test_the_full_report_is_offered_after_the_brief_one(interview: Run) -> None:
-    from mgassist._interview import FULL_PROMPT
+    from mgassist._shell.interview import FULL_PROMPT
 
     brief = interview(reported("0.6 mmol/L", "80 mL/min"))  # end of input at the offer: no
     full = interview([*reported("0.6 mmol/L", "80 mL/min"), "y"])
@@ -509,7 +508,7 @@ def test_end_of_input_leaves_with_exit_1_after_the_answers_so_far(interview: Run
 def test_ctrl_c_leaves_with_exit_130(interview: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(*_: Any) -> str:
         raise KeyboardInterrupt
-    monkeypatch.setattr("mgassist._interview.TerminalPrompter.ask", interrupted)
+    monkeypatch.setattr("mgassist._shell.interview.TerminalPrompter.ask", interrupted)
     result = interview([], "--json")
     assert result.exit_code == 130
     assert result.stdout == ""

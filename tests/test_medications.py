@@ -23,7 +23,7 @@ from conftest import finding_ids, run_console
 from typer.testing import CliRunner
 
 from mgassist import InputErrors, RuleSet, evaluate, parse_patient
-from mgassist._cli import app
+from mgassist._shell.cli import app
 
 Cli = Any
 
@@ -129,7 +129,7 @@ def test_twelve_drugs_through_batch_csv_cells_split_on_semicolons_and_commas(
 
 
 def test_twelve_drugs_through_the_interview(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mgassist._interview.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("mgassist._shell.interview.stdin_is_terminal", lambda: True)
     # Mg, CrCl, age; K, Ca; meds (refused, then corrected); conditions, symptoms, indication,
     # taking magnesium; Enter at the summary.
     answers = ["0.6 mmol/L", "80 mL/min", "", "", "", ", ".join(TWELVE), ", ".join(FIXED),
@@ -170,7 +170,7 @@ def test_every_name_in_the_vocabulary_resolves_to_its_class(rules: RuleSet) -> N
 
 
 def test_every_class_of_the_contract_says_its_role(rules: RuleSet) -> None:
-    from mgassist._contract import MedClass, MedRole
+    from mgassist._core.contract import MedClass, MedRole
 
     assert set(rules.vocabulary.roles) == {m.value for m in MedClass}
     by_role: dict[MedRole, set[str]] = {}

@@ -56,7 +56,7 @@ sys.addaudithook(hook)
 sys.argv[0] = "mgassist"
 code = 0
 try:
-    from mgassist._entry import main
+    from mgassist._shell.entry import main
     main()
 except SystemExit as exc:
     code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -175,7 +175,7 @@ def test_with_the_cache_only_the_user_cache_folder_is_written(
 
 
 def test_the_cache_never_holds_a_patient(place: dict[str, Path]) -> None:
-    from mgassist._rules_loader import bundled_rules_path
+    from mgassist._rulebook.loader import bundled_rules_path
 
     values = ["0.57 mmol/L", "43 mL/min", *REVISION_2[1::2]]
     rules_text = "".join(path.read_text(encoding="utf-8")  # what the cache is compiled from
@@ -315,7 +315,7 @@ def test_an_assess_error_names_only_the_bad_field(place: dict[str, Path]) -> Non
 def test_the_hook_sees_writes_and_connections(place: dict[str, Path]) -> None:
     """The watcher is not blind: a program that writes and connects is caught."""
     probe = _WATCHED.replace(
-        "from mgassist._entry import main\n    main()",
+        "from mgassist._shell.entry import main\n    main()",
         "open('x.txt', 'w').close()\n    import socket\n"
         "    try:\n        socket.create_connection(('127.0.0.1', 9), timeout=0.2)\n"
         "    except OSError:\n        pass")

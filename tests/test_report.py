@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from mgassist import Assessment, RuleSet
-from mgassist._render import render_report
+from mgassist._shell.render import render_report
 
 
 def _text(assessment: Assessment, rules: RuleSet, *, color: bool = False, full: bool = True,

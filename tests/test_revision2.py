@@ -19,9 +19,9 @@ import pytest
 from typer.testing import CliRunner
 
 from mgassist import RuleSet
-from mgassist._cli import app
-from mgassist._render import render_report
-from mgassist._schemas import output_schema
+from mgassist._shell.cli import app
+from mgassist._shell.render import render_report
+from mgassist._shell.schemas import output_schema
 
 Out = dict[str, Any]
 Json = Callable[..., Out]
@@ -500,7 +500,7 @@ def test_rules_show_lists_the_maintain_step(cli: Callable[..., Any]) -> None:
 
 
 def test_the_interview_reaches_maintain(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mgassist._interview.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("mgassist._shell.interview.stdin_is_terminal", lambda: True)
     # mg, crcl, age, k, ca, meds, conditions, symptoms, indication, taking?, dose, days, confirm
     answers = ["0.78 mmol/L", "80 mL/min", "60", "", "", "", "short bowel syndrome", "", "",
                "yes", "24 mmol/day", "90", ""]

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mgassist._rules_source import bundled_rules_path
+from mgassist._rulebook.source import bundled_rules_path
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "rule-authoring.md"
 ACTION = re.compile(r"<!-- walkthrough: (.*) -->")

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from conftest import REPO
 
-from mgassist import RuleSet, _rules_loader, evaluate, parse_patient
-from mgassist._rules_cache import _MAGIC, cache_dir, load_cached
+from mgassist import RuleSet, evaluate, parse_patient
+from mgassist._rulebook import loader as _rules_loader
+from mgassist._rulebook.cache import _MAGIC, cache_dir, load_cached
 
 PATIENT = {"mg": "0.6 mmol/L", "crcl": "45 mL/min", "meds": ["furosemide"]}
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from mgassist import RulesError, RulesErrors, RuleSet, load_rules
-from mgassist._rules_loader import bundled_rules_path
+from mgassist._rulebook.loader import bundled_rules_path
 
 Cli = Callable[..., Any]
 

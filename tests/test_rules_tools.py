@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mgassist._rules_source import bundled_rules_path
+from mgassist._rulebook.source import bundled_rules_path
 
 Cli = Any
 
@@ -318,8 +318,8 @@ def test_the_search_for_unreachable_rules_spends_at_most_its_budget(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Without a budget, 150 such steps take 150 x 150 / 2 pairwise searches of up to 1,296
     # combinations each (about 14 s here); the budget stops it and says which rules were left.
-    from mgassist import _rules_reach
-    from mgassist._rules_loader import load_rules
+    from mgassist._authoring import reach as _rules_reach
+    from mgassist._rulebook.loader import load_rules
 
     folder = rules_copy(tmp_path)
     _many_steps(folder, 150)
@@ -339,7 +339,7 @@ def test_the_search_for_unreachable_rules_spends_at_most_its_budget(
 
 
 def test_with_no_budget_left_every_rule_is_skipped_in_order(rules: Any) -> None:
-    from mgassist._rules_reach import never_fire
+    from mgassist._authoring.reach import never_fire
 
     reach = never_fire(rules, budget=0)
     assert reach.unreachable == []
@@ -356,8 +356,7 @@ def test_with_no_budget_left_every_rule_is_skipped_in_order(rules: Any) -> None:
 
 def test_validate_says_which_rules_were_not_searched(cli: Cli, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from mgassist import _rules_reach
-
+    from mgassist._authoring import reach as _rules_reach
     rules = rules_copy(tmp_path)
     ids = _many_steps(rules, 40)
     # 40 generated steps need far more than 5,000 combinations: some are left unsearched

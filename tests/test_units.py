@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from mgassist._units import (
+from mgassist._core.units import (
     UnitProblem,
     UnitTable,
     build_unit_table,

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from mgassist import Assessment, RuleSet, parse_patient
-from mgassist._engine import evaluate_patient
-from mgassist._trace import assess_and_trace, trace
-from mgassist._walk import WalkEvent
+from mgassist._core.engine import evaluate_patient
+from mgassist._core.trace import assess_and_trace, trace
+from mgassist._core.walk import WalkEvent
 
 PATIENTS: list[dict[str, Any]] = [
     {"mg": "0.6 mmol/L", "crcl": "80 mL/min"},
@@ -66,7 +66,7 @@ def test_the_trace_has_no_walk_of_its_own(rules: RuleSet,
     def refuse(*_: Any, **__: Any) -> Any:
         raise RuntimeError("the walk")
 
-    monkeypatch.setattr("mgassist._engine.decide", refuse)
+    monkeypatch.setattr("mgassist._core.engine.decide", refuse)
     with pytest.raises(RuntimeError, match="the walk"):
         trace(parse_patient(PATIENTS[0], rules), rules)
 
@@ -96,10 +96,10 @@ def _conditions_of(rules: RuleSet) -> list[Any]:
 def test_compiled_conditions_give_what_the_interpreter_gives(rules: RuleSet) -> None:
     """Every condition of the bundled rules, over every vignette's patient and each phase's
     facts: the same result and the same matched ids, compiled or interpreted."""
-    from mgassist._conditions import Facts, compiled, evaluate
-    from mgassist._engine import patient_facts
-    from mgassist._rules_source import bundled_rules_path
-    from mgassist._vignettes import load_vignettes, vignette_files
+    from mgassist._authoring.vignettes import load_vignettes, vignette_files
+    from mgassist._core.conditions import Facts, compiled, evaluate
+    from mgassist._core.engine import patient_facts
+    from mgassist._rulebook.source import bundled_rules_path
 
     conds = _conditions_of(rules)
     vignettes = load_vignettes(vignette_files([bundled_rules_path() / "tests"]), rules)

@@ -14,8 +14,15 @@ from typing import Any
 
 import pytest
 
-from mgassist._errors import RulesErrors
-from mgassist._yaml_source import MAX_BYTES, MAX_DEPTH, MAX_NODES, Budget, Located, read_yaml
+from mgassist._core.errors import RulesErrors
+from mgassist._rulebook.yaml_source import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_NODES,
+    Budget,
+    Located,
+    read_yaml,
+)
 
 NODE_LIMIT = (f"too large: a rule set may hold at most {MAX_NODES:,} YAML nodes (keys, values, "
               "lists and mappings) in all its files, passed on this line")

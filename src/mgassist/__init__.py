@@ -15,24 +15,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._assessment import SCHEMA_VERSION, Assessment, Finding, Regimen
-    from ._contract import Severity, Status
-    from ._engine import DISCLAIMER
-    from ._engine import evaluate_patient as evaluate
-    from ._errors import InputError, InputErrors, MgassistError, RulesError, RulesErrors
-    from ._patient import Patient, parse_patient
-    from ._rules_loader import load_rules
-    from ._ruleset import RuleSet
+    from ._core.assessment import SCHEMA_VERSION, Assessment, Finding, Regimen
+    from ._core.contract import Severity, Status
+    from ._core.engine import DISCLAIMER
+    from ._core.engine import evaluate_patient as evaluate
+    from ._core.errors import InputError, InputErrors, MgassistError, RulesError, RulesErrors
+    from ._core.patient import Patient, parse_patient
+    from ._core.ruleset import RuleSet
+    from ._rulebook.loader import load_rules
 
 # Public names are imported on first use, so `mgassist assess` does not load the rule loader
 # (pydantic, ruamel) when the compiled rules come from the cache: start-up time is a target.
 _HOME = {
-    "Assessment": "_assessment", "Finding": "_assessment", "Regimen": "_assessment",
-    "SCHEMA_VERSION": "_assessment", "Severity": "_contract", "Status": "_contract",
-    "DISCLAIMER": "_engine", "evaluate": "_engine", "InputError": "_errors",
-    "InputErrors": "_errors", "MgassistError": "_errors", "RulesError": "_errors",
-    "RulesErrors": "_errors", "Patient": "_patient", "parse_patient": "_patient",
-    "load_rules": "_rules_loader", "RuleSet": "_ruleset",
+    "Assessment": "_core.assessment", "Finding": "_core.assessment",
+    "Regimen": "_core.assessment", "SCHEMA_VERSION": "_core.assessment",
+    "Severity": "_core.contract", "Status": "_core.contract", "DISCLAIMER": "_core.engine",
+    "evaluate": "_core.engine", "InputError": "_core.errors", "InputErrors": "_core.errors",
+    "MgassistError": "_core.errors", "RulesError": "_core.errors", "RulesErrors": "_core.errors",
+    "Patient": "_core.patient", "parse_patient": "_core.patient",
+    "load_rules": "_rulebook.loader", "RuleSet": "_core.ruleset",
 }
 
 

@@ -1,5 +1,5 @@
 """``python -m mgassist``: the same as the ``mgassist`` command."""
 
-from ._entry import main
+from ._shell.entry import main
 
 main()

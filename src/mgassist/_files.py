@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from ._errors import InputError
+from ._core.errors import InputError
 
 __all__ = ["AtomicWriter", "check_writable", "write_atomically"]
 

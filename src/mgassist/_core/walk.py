@@ -1,0 +1,320 @@
+"""The decision walk: the one place that orders the rules and decides.
+
+    decide(rules, numbers, lists, singles, cg_cited, observer=None) -> Outcome
+
+Over a patient's facts it walks, in this order: risk factors; decision steps until the first
+true one sets the status; every finding (the deciding step's finding is reported even when its
+own condition is not, at the step's severity), with its details; the regimen of the step; the
+monitoring plan (its conditional lines, then the reasons to monitor more often); references
+numbered by first citation.
+
+An ``observer`` (a callable) receives a ``WalkEvent`` for every rule as the walk meets it:
+evaluated or not, fired or not, and what that did. The ``--explain`` trace and the coverage of
+``rules test`` are such observers (``trace``), so they cannot disagree with the decision.
+Without an observer the walk builds no event. ``DecisionCache`` (batch) reuses the outcome of
+an earlier patient with the same decision signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from .assessment import Monitoring, ReferenceOut, Regimen
+from .conditions import Condition, Facts, NumberFact, compare, compiled
+from .contract import Severity, Status
+from .regimen import choose_regimen
+from .ruleset import RuleSet, Step
+
+__all__ = ["DecisionCache", "Fired", "Kind", "Observer", "Outcome", "WalkEvent", "decide",
+           "detail_id", "monitoring_item_id"]
+
+Kind = Literal["risk-factor", "step", "finding", "detail", "regimen", "monitoring-reason",
+               "monitoring-item"]
+_SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class WalkEvent:
+    """One rule as the walk met it. ``when`` and ``facts``: the condition it evaluated and over
+    what (None: not evaluated); ``fired``: it took effect (a step set the status, a finding or
+    detail was reported, a risk factor or a reason applies, a regimen was given); ``effect`` in
+    words. ``evaluated``/``result`` are given only for a rule decided without a condition of its
+    own (the regimen)."""
+
+    kind: Kind
+    id: str
+    fired: bool
+    effect: str
+    when: Condition | None = None
+    facts: Facts | None = None
+    evaluated: bool = False
+    result: bool | None = None
+
+
+Observer = Callable[[WalkEvent], None]
+
+
+def detail_id(finding_id: str, index: int) -> str:
+    """How a finding's detail is named in the trace and in coverage: ``id.details[N]``."""
+    return f"{finding_id}.details[{index}]"
+
+
+def monitoring_item_id(index: int) -> str:
+    """How a conditional line of the monitoring schedule is named in the trace and coverage."""
+    return f"schedule[{index}]"
+
+
+@dataclass(frozen=True)
+class Fired:
+    """A finding that fired, before its texts are filled for the patient."""
+
+    id: str
+    severity: Severity
+    message: str
+    matched: tuple[str, ...]
+    details: tuple[tuple[str, tuple[str, ...]], ...]
+    citations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the rules decided, independent of how the patient's values are printed."""
+
+    step: Step | None
+    status: Status
+    reason_matched: tuple[str, ...]
+    risk_labels: tuple[str, ...]
+    findings: tuple[Fired, ...]
+    regimen: Regimen | None
+    monitoring: Monitoring | None
+    references: Mapping[str, ReferenceOut]
+
+
+def decide(rules: RuleSet, numbers: Mapping[str, NumberFact],
+           lists: Mapping[str, frozenset[str]], singles: Mapping[str, str | None],
+           cg_cited: bool, observer: Observer | None = None) -> Outcome:
+    """Walk the rules over one patient's facts (see the module docstring)."""
+    base = Facts(numbers, {**lists, "risk_factors": frozenset()}, singles)
+    risk_labels: list[str] = []
+    present: set[str] = set()
+    for factor in rules.risk_factors:
+        matched: list[str] = []
+        applies = compiled(factor.when)(base, matched) is True
+        if applies:
+            present.add(factor.id)
+            risk_labels.append(with_matched(factor.label, matched, rules))
+        if observer is not None:
+            observer(WalkEvent("risk-factor", factor.id, applies,
+                               "present: listed by {risk_factors}" if applies else "not present",
+                               factor.when, base))
+    facts = Facts(numbers, {**lists, "risk_factors": frozenset(present)}, singles)
+    risk_cites = tuple(dict.fromkeys(c for factor in rules.risk_factors if factor.id in present
+                                     for c in factor.cite))
+
+    step = _first_true_step(rules.steps, facts, observer)
+    status = step.status if step else Status.INSUFFICIENT_DATA
+    decided = Facts(numbers, facts.lists, {**singles, "status": status.value})
+    findings = _findings(rules, decided, step, risk_cites, observer)
+    if step is not None and step.finding not in {f.id for f in findings}:
+        rule = rules.findings[step.finding]
+        findings.append(Fired(rule.id, rule.severity, rule.message, (), (), rule.cite))
+    if step is not None and step.severity is not None:
+        # A step may escalate its finding: "Mg unknown" is a warning, but critical when urgent.
+        findings = [replace(f, severity=step.severity) if f.id == step.finding
+                    else f for f in findings]
+    findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
+    fired = {f.id for f in findings}
+
+    regimen = choose_regimen(rules.regimen, status=status, step=step.id if step else None,
+                             fired=fired)
+    if observer is not None:
+        observer(WalkEvent("regimen", regimen.dose_basis.value if regimen else "none",
+                           regimen is not None, _regimen_effect(status, step, regimen),
+                           evaluated=True, result=regimen is not None))
+    monitoring = _monitoring(rules, decided, status, observer)
+    cited = [c for f in findings for c in f.citations]
+    if regimen is not None:
+        cited += regimen.citations + (regimen.alternative.citations if regimen.alternative
+                                      else [])
+    if monitoring is not None:
+        cited += monitoring.citations
+    if cg_cited:
+        cited += list(rules.cockcroft_gault.cite)
+    if "ca_adjusted" in numbers:  # the adjustment that produced a value the report shows
+        cited += list(rules.calcium_adjustment.cite)
+    return Outcome(step, status, tuple(_step_matched(step, decided)) if step else (),
+                   tuple(risk_labels), tuple(findings), regimen, monitoring,
+                   _references(rules, cited))
+
+
+class DecisionCache:
+    """Rule outcomes by decision signature, for assessing many patients (batch).
+
+    The signature holds everything a condition can see: the result of every number comparison
+    in the rule set (after the boundary rule), which numbers are known, the vocabulary lists
+    and single choices, and whether Cockcroft-Gault is cited. Two patients with the same
+    signature get the same outcome from the rules; only the printed values differ.
+    """
+
+    def __init__(self, rules: RuleSet, *, limit: int = 4096) -> None:
+        self._rules = rules
+        self._compares = tuple(rules.compares())
+        self._entries: dict[tuple[object, ...], Outcome] = {}
+        self._limit = limit
+
+    def outcome(self, numbers: Mapping[str, NumberFact], lists: Mapping[str, frozenset[str]],
+                singles: Mapping[str, str | None], cg_cited: bool) -> Outcome:
+        """The outcome for these facts, computed once per distinct signature."""
+        key = (tuple(compare(numbers.get(c.fact), c.op, c.threshold) for c in self._compares),
+               frozenset(numbers), tuple(lists.values()), tuple(singles.values()), cg_cited)
+        found = self._entries.get(key)
+        if found is None:
+            if len(self._entries) >= self._limit:  # memory stays bounded on any input
+                self._entries.clear()
+            found = decide(self._rules, numbers, lists, singles, cg_cited)
+            self._entries[key] = found
+        return found
+
+
+def _first_true_step(steps: tuple[Step, ...], facts: Facts,
+                     observer: Observer | None) -> Step | None:
+    chosen: Step | None = None
+    for step in steps:
+        if chosen is not None:
+            if observer is None:
+                break
+            observer(WalkEvent("step", step.id, False,
+                               f"not consulted: step {chosen.id} set the status first"))
+        elif compiled(step.when)(facts, None) is True:
+            chosen = step
+            if observer is not None:
+                observer(WalkEvent("step", step.id, True, f"set the status: "
+                                   f"{step.status.value} (the first true step)", step.when, facts))
+        elif observer is not None:
+            observer(WalkEvent("step", step.id, False, "not true: the next step is consulted",
+                               step.when, facts))
+    if chosen is None and observer is not None:
+        observer(WalkEvent("step", "none", True, "no step was true: status insufficient-data "
+                           "(a gap in the rule set)"))
+    return chosen
+
+
+def _step_matched(step: Step, facts: Facts) -> list[str]:
+    matched: list[str] = []
+    compiled(step.when)(facts, matched)
+    return matched
+
+
+def _findings(rules: RuleSet, facts: Facts, step: Step | None, risk_cites: Sequence[str],
+              observer: Observer | None) -> list[Fired]:
+    """The findings that fire, with their details; a finding that names the risk factors
+    ({risk_factors}) cites the sources of the ones present. The deciding step's finding, when
+    its own condition is not true, is added by ``decide`` (without details)."""
+    out = []
+    for rule in rules.findings.values():
+        matched: list[str] = []
+        true = compiled(rule.when)(facts, matched) is True
+        forced = step is not None and step.finding == rule.id
+        if observer is not None:
+            severity = (step.severity or rule.severity).value if forced and step else \
+                rule.severity.value
+            effect = f"reported ({severity})" if true else (
+                f"reported ({severity}) because step {step.id} set the status, though its own "
+                "condition is not true" if forced and step else "not reported")
+            observer(WalkEvent("finding", rule.id, true or forced, effect, rule.when, facts))
+        if not true:
+            if observer is not None:
+                why = ("not evaluated: its finding is reported for its step, without details"
+                       if forced else "not evaluated: its finding is not reported")
+                for index in range(len(rule.details)):
+                    observer(WalkEvent("detail", detail_id(rule.id, index), False, why))
+            continue
+        details = []
+        cites = list(rule.cite)
+        if rule.names_risk_factors:
+            cites += [c for c in risk_cites if c not in cites]
+        for index, detail in enumerate(rule.details):
+            detail_matched: list[str] = []
+            shows = detail.when is None or compiled(detail.when)(facts, detail_matched) is True
+            if shows:
+                details.append((detail.text, tuple(detail_matched)))
+                cites += [c for c in detail.cite if c not in cites]
+            if observer is not None:
+                effect = "shown (no condition of its own)" if detail.when is None else \
+                    "shown" if shows else "not shown"
+                observer(WalkEvent("detail", detail_id(rule.id, index), shows, effect,
+                                   detail.when, facts if detail.when is not None else None))
+        out.append(Fired(rule.id, rule.severity, rule.message, tuple(matched), tuple(details),
+                         tuple(cites)))
+    return out
+
+
+def _monitoring(rules: RuleSet, facts: Facts, status: Status,
+                observer: Observer | None) -> Monitoring | None:
+    """The monitoring plan of a status that gives one: its conditional lines, then the reasons
+    to monitor this patient more often."""
+    plan = rules.monitoring
+    if not status.gives_monitoring:
+        if observer is not None:
+            why = f"not evaluated: status {status.value} gives no monitoring plan"
+            for index, item in enumerate(plan.schedule):
+                if item.when is not None:
+                    observer(WalkEvent("monitoring-item", monitoring_item_id(index), False, why))
+            for reason in plan.reasons:
+                observer(WalkEvent("monitoring-reason", reason.label, False, why))
+        return None
+    items = []
+    for index, item in enumerate(plan.schedule):
+        if item.when is None:
+            items.append(item)
+            continue
+        shown = compiled(item.when)(facts, None) is True
+        if shown:
+            items.append(item)
+        if observer is not None:
+            observer(WalkEvent("monitoring-item", monitoring_item_id(index), shown,
+                               "shown" if shown else "not shown", item.when, facts))
+    because = []
+    for reason in plan.reasons:
+        matched: list[str] = []
+        applies = compiled(reason.when)(facts, matched) is True
+        if applies:
+            because.append(with_matched(reason.label, matched, rules))
+        if observer is not None:
+            observer(WalkEvent("monitoring-reason", reason.label, applies,
+                               "monitor more often" if applies else "not a reason here",
+                               reason.when, facts))
+    cites = [c for item in items for c in item.cite]
+    return Monitoring(schedule=[item.text for item in items], more_often_because=because,
+                      more_often_text=plan.more_often_text,
+                      citations=list(dict.fromkeys([*cites, *plan.more_often_cite])),
+                      basis_notes=[f"{item.text} - {item.basis}" for item in items
+                                   if item.basis])
+
+
+def _regimen_effect(status: Status, step: Step | None, regimen: Regimen | None) -> str:
+    if regimen is None or step is None:
+        return f"no regimen: status {status.value} does not give one"
+    dose = "no dose figure" if regimen.elemental_mmol_per_day is None else \
+        f"{regimen.elemental_mmol_per_day:g} mmol/day"
+    return (f"step {step.id} decided: its {regimen.dose_basis.value} regimen ({dose}, at most "
+            f"{regimen.max_elemental_mmol_per_day:g} mmol/day)")
+
+
+def with_matched(label: str, matched: list[str], rules: RuleSet) -> str:
+    """A label with the vocabulary items that matched it, when they add something."""
+    names = [rules.vocabulary.label_of(m) for m in dict.fromkeys(matched)]
+    return f"{label} ({', '.join(names)})" if names and names != [label] else label
+
+
+def _references(rules: RuleSet, cited: list[str]) -> dict[str, ReferenceOut]:
+    out = {}
+    for number, rid in enumerate(dict.fromkeys(cited), start=1):
+        ref = rules.references[rid]
+        out[rid] = ReferenceOut(number=number, citation=" ".join(ref.citation.split()),
+                                short=ref.short,
+                                doi=ref.doi, pmid=ref.pmid, pmcid=ref.pmcid, url=ref.url,
+                                caveat=ref.caveat)
+    return out
