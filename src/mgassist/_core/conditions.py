@@ -9,6 +9,7 @@ fire. Nothing is ever ``eval``-ed.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -219,6 +220,9 @@ def evaluate(cond: Condition, facts: Facts, matched: list[str] | None = None) ->
 
 
 Evaluator = Callable[[Facts, "list[str] | None"], "bool | None"]
+_OPERATOR: Mapping[Op, Callable[[Any, Any], bool]] = {
+    "below": operator.lt, "at_or_below": operator.le, "above": operator.gt,
+    "at_or_above": operator.ge}
 _COMPILED: dict[int, tuple[Condition, Evaluator]] = {}
 _COMPILED_LIMIT = 100_000  # nodes; a cache only, so clearing it is always safe
 
@@ -241,8 +245,21 @@ def compiled(cond: Condition) -> Evaluator:
 def _compile(cond: Condition) -> Evaluator:  # noqa: C901 - one case per node type
     match cond:
         case Compare(fact, op, threshold):
+            test = _OPERATOR[op]
+            in_unit, canonical = threshold.in_unit, threshold.canonical
+
             def compare_(facts: Facts, matched: list[str] | None) -> bool | None:
-                return compare(facts.numbers.get(fact), op, threshold)
+                # compare() inlined for a plain value (the common case): same operands
+                value = facts.numbers.get(fact)
+                if value is None:
+                    return None
+                if value.bound is not None:
+                    return compare(value, op, threshold)
+                if value.unit is not None and value.entered is not None:
+                    limit = in_unit.get(value.unit)
+                    if limit is not None:
+                        return test(value.entered, limit)
+                return test(value.canonical, canonical)
             return compare_
         case Known(fact, expected):
             def known(facts: Facts, matched: list[str] | None) -> bool | None:

@@ -226,7 +226,25 @@ def _adjusted_calcium(ca: Measured, albumin: Measured, rules: RuleSet) -> Number
     return NumberFact(canonical, text, ca.unit, printed)
 
 
+_FACTS: dict[tuple[int, str, int], tuple[RuleSet, Measured, NumberFact]] = {}
+_FACTS_LIMIT = 65_536  # a cache only: clearing it is always safe, and memory stays bounded
+
+
 def _fact(value: Measured, rules: RuleSet, name: str) -> NumberFact:
+    """``value`` as the conditions see it; remembered per value object (a batch's parse memo
+    gives one object to every record that typed the same value)."""
+    key = (id(rules), name, id(value))
+    hit = _FACTS.get(key)
+    if hit is not None and hit[0] is rules and hit[1] is value:  # both kept alive: ids unique
+        return hit[2]
+    if len(_FACTS) >= _FACTS_LIMIT:
+        _FACTS.clear()
+    fact = _new_fact(value, rules, name)
+    _FACTS[key] = (rules, value, fact)
+    return fact
+
+
+def _new_fact(value: Measured, rules: RuleSet, name: str) -> NumberFact:
     rule = rules.quantities[name]
     table = rule.table
     shown = f"{value.number} {rule.shown_as}" if rule.shown_as else value.entered

@@ -22,10 +22,10 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from .assessment import Monitoring, ReferenceOut, Regimen
-from .conditions import Condition, Facts, NumberFact, compare, compiled
+from .conditions import Condition, Evaluator, Facts, NumberFact, compare, compiled
 from .contract import Severity, Status
 from .regimen import choose_regimen
-from .ruleset import RuleSet, Step
+from .ruleset import Detail, FindingRule, Reason, RiskFactor, RuleSet, ScheduleItem, Step
 
 __all__ = ["DecisionCache", "Fired", "Kind", "Observer", "Outcome", "WalkEvent", "decide",
            "detail_id", "monitoring_item_id"]
@@ -92,16 +92,54 @@ class Outcome:
     references: Mapping[str, ReferenceOut]
 
 
+@dataclass(frozen=True, slots=True)
+class _Program:
+    """A rule set's rules in walk order, each beside its compiled condition (built once per
+    rule set, so the walk looks nothing up per patient)."""
+
+    risk_factors: tuple[tuple[RiskFactor, Evaluator], ...]
+    steps: tuple[tuple[Step, Evaluator], ...]
+    findings: tuple[tuple[FindingRule, Evaluator,
+                          tuple[tuple[Detail, Evaluator | None], ...]], ...]
+    schedule: tuple[tuple[ScheduleItem, Evaluator | None], ...]
+    reasons: tuple[tuple[Reason, Evaluator], ...]
+    references: dict[tuple[str, int], ReferenceOut]  # (id, number) -> as printed, built once
+
+
+_PROGRAMS: dict[int, tuple[RuleSet, _Program]] = {}
+
+
+def _program(rules: RuleSet) -> _Program:
+    hit = _PROGRAMS.get(id(rules))
+    if hit is not None and hit[0] is rules:  # kept alive with it: the id is never reused
+        return hit[1]
+    if len(_PROGRAMS) >= 64:  # rule sets loaded by one process: a cache only
+        _PROGRAMS.clear()
+
+    def maybe(cond: Condition | None) -> Evaluator | None:
+        return None if cond is None else compiled(cond)
+    built = _Program(
+        tuple((f, compiled(f.when)) for f in rules.risk_factors),
+        tuple((s, compiled(s.when)) for s in rules.steps),
+        tuple((f, compiled(f.when), tuple((d, maybe(d.when)) for d in f.details))
+              for f in rules.findings.values()),
+        tuple((item, maybe(item.when)) for item in rules.monitoring.schedule),
+        tuple((r, compiled(r.when)) for r in rules.monitoring.reasons), {})
+    _PROGRAMS[id(rules)] = (rules, built)
+    return built
+
+
 def decide(rules: RuleSet, numbers: Mapping[str, NumberFact],
            lists: Mapping[str, frozenset[str]], singles: Mapping[str, str | None],
            cg_cited: bool, observer: Observer | None = None) -> Outcome:
     """Walk the rules over one patient's facts (see the module docstring)."""
+    program = _program(rules)
     base = Facts(numbers, {**lists, "risk_factors": frozenset()}, singles)
     risk_labels: list[str] = []
     present: set[str] = set()
-    for factor in rules.risk_factors:
+    for factor, test in program.risk_factors:
         matched: list[str] = []
-        applies = compiled(factor.when)(base, matched) is True
+        applies = test(base, matched) is True
         if applies:
             present.add(factor.id)
             risk_labels.append(with_matched(factor.label, matched, rules))
@@ -113,10 +151,10 @@ def decide(rules: RuleSet, numbers: Mapping[str, NumberFact],
     risk_cites = tuple(dict.fromkeys(c for factor in rules.risk_factors if factor.id in present
                                      for c in factor.cite))
 
-    step = _first_true_step(rules.steps, facts, observer)
+    step = _first_true_step(program.steps, facts, observer)
     status = step.status if step else Status.INSUFFICIENT_DATA
     decided = Facts(numbers, facts.lists, {**singles, "status": status.value})
-    findings = _findings(rules, decided, step, risk_cites, observer)
+    findings = _findings(program, decided, step, risk_cites, observer)
     if step is not None and step.finding not in {f.id for f in findings}:
         rule = rules.findings[step.finding]
         findings.append(Fired(rule.id, rule.severity, rule.message, (), (), rule.cite))
@@ -133,7 +171,7 @@ def decide(rules: RuleSet, numbers: Mapping[str, NumberFact],
         observer(WalkEvent("regimen", regimen.dose_basis.value if regimen else "none",
                            regimen is not None, _regimen_effect(status, step, regimen),
                            evaluated=True, result=regimen is not None))
-    monitoring = _monitoring(rules, decided, status, observer)
+    monitoring = _monitoring(rules, program, decided, status, observer)
     cited = [c for f in findings for c in f.citations]
     if regimen is not None:
         cited += regimen.citations + (regimen.alternative.citations if regimen.alternative
@@ -146,7 +184,7 @@ def decide(rules: RuleSet, numbers: Mapping[str, NumberFact],
         cited += list(rules.calcium_adjustment.cite)
     return Outcome(step, status, tuple(_step_matched(step, decided)) if step else (),
                    tuple(risk_labels), tuple(findings), regimen, monitoring,
-                   _references(rules, cited))
+                   _references(rules, program.references, cited))
 
 
 class DecisionCache:
@@ -178,16 +216,16 @@ class DecisionCache:
         return found
 
 
-def _first_true_step(steps: tuple[Step, ...], facts: Facts,
+def _first_true_step(steps: tuple[tuple[Step, Evaluator], ...], facts: Facts,
                      observer: Observer | None) -> Step | None:
     chosen: Step | None = None
-    for step in steps:
+    for step, test in steps:
         if chosen is not None:
             if observer is None:
                 break
             observer(WalkEvent("step", step.id, False,
                                f"not consulted: step {chosen.id} set the status first"))
-        elif compiled(step.when)(facts, None) is True:
+        elif test(facts, None) is True:
             chosen = step
             if observer is not None:
                 observer(WalkEvent("step", step.id, True, f"set the status: "
@@ -207,15 +245,15 @@ def _step_matched(step: Step, facts: Facts) -> list[str]:
     return matched
 
 
-def _findings(rules: RuleSet, facts: Facts, step: Step | None, risk_cites: Sequence[str],
+def _findings(program: _Program, facts: Facts, step: Step | None, risk_cites: Sequence[str],
               observer: Observer | None) -> list[Fired]:
     """The findings that fire, with their details; a finding that names the risk factors
     ({risk_factors}) cites the sources of the ones present. The deciding step's finding, when
     its own condition is not true, is added by ``decide`` (without details)."""
     out = []
-    for rule in rules.findings.values():
+    for rule, test, details_of in program.findings:
         matched: list[str] = []
-        true = compiled(rule.when)(facts, matched) is True
+        true = test(facts, matched) is True
         forced = step is not None and step.finding == rule.id
         if observer is not None:
             severity = (step.severity or rule.severity).value if forced and step else \
@@ -235,9 +273,9 @@ def _findings(rules: RuleSet, facts: Facts, step: Step | None, risk_cites: Seque
         cites = list(rule.cite)
         if rule.names_risk_factors:
             cites += [c for c in risk_cites if c not in cites]
-        for index, detail in enumerate(rule.details):
+        for index, (detail, shown_when) in enumerate(details_of):
             detail_matched: list[str] = []
-            shows = detail.when is None or compiled(detail.when)(facts, detail_matched) is True
+            shows = shown_when is None or shown_when(facts, detail_matched) is True
             if shows:
                 details.append((detail.text, tuple(detail_matched)))
                 cites += [c for c in detail.cite if c not in cites]
@@ -251,7 +289,7 @@ def _findings(rules: RuleSet, facts: Facts, step: Step | None, risk_cites: Seque
     return out
 
 
-def _monitoring(rules: RuleSet, facts: Facts, status: Status,
+def _monitoring(rules: RuleSet, program: _Program, facts: Facts, status: Status,
                 observer: Observer | None) -> Monitoring | None:
     """The monitoring plan of a status that gives one: its conditional lines, then the reasons
     to monitor this patient more often."""
@@ -266,20 +304,20 @@ def _monitoring(rules: RuleSet, facts: Facts, status: Status,
                 observer(WalkEvent("monitoring-reason", reason.label, False, why))
         return None
     items = []
-    for index, item in enumerate(plan.schedule):
-        if item.when is None:
+    for index, (item, shown_when) in enumerate(program.schedule):
+        if shown_when is None:
             items.append(item)
             continue
-        shown = compiled(item.when)(facts, None) is True
+        shown = shown_when(facts, None) is True
         if shown:
             items.append(item)
         if observer is not None:
             observer(WalkEvent("monitoring-item", monitoring_item_id(index), shown,
                                "shown" if shown else "not shown", item.when, facts))
     because = []
-    for reason in plan.reasons:
+    for reason, test in program.reasons:
         matched: list[str] = []
-        applies = compiled(reason.when)(facts, matched) is True
+        applies = test(facts, matched) is True
         if applies:
             because.append(with_matched(reason.label, matched, rules))
         if observer is not None:
@@ -309,12 +347,16 @@ def with_matched(label: str, matched: list[str], rules: RuleSet) -> str:
     return f"{label} ({', '.join(names)})" if names and names != [label] else label
 
 
-def _references(rules: RuleSet, cited: list[str]) -> dict[str, ReferenceOut]:
+def _references(rules: RuleSet, built: dict[tuple[str, int], ReferenceOut],
+                cited: list[str]) -> dict[str, ReferenceOut]:
     out = {}
     for number, rid in enumerate(dict.fromkeys(cited), start=1):
-        ref = rules.references[rid]
-        out[rid] = ReferenceOut(number=number, citation=" ".join(ref.citation.split()),
-                                short=ref.short,
-                                doi=ref.doi, pmid=ref.pmid, pmcid=ref.pmcid, url=ref.url,
-                                caveat=ref.caveat)
+        ref = built.get((rid, number))
+        if ref is None:
+            source = rules.references[rid]
+            ref = ReferenceOut(number=number, citation=" ".join(source.citation.split()),
+                               short=source.short, doi=source.doi, pmid=source.pmid,
+                               pmcid=source.pmcid, url=source.url, caveat=source.caveat)
+            built[(rid, number)] = ref
+        out[rid] = ref
     return out
