@@ -1,4 +1,4 @@
-"""Benchmark of `mgassist batch` (throughput, peak memory) and of `mgassist assess` startup.
+"""Benchmark of `mgassist batch` (throughput, peak memory, against an older commit) and of startup.
 
 Measures, on synthetic patients generated deterministically (random.Random(seed)) as JSON Lines
 with mixed units, mixed quantity forms, every decision status and ~1 % deliberately invalid
@@ -8,8 +8,26 @@ records (bare number, unknown medication, a line that is not JSON):
      one line per record and prints the status distribution (error lines included);
   2. memory: peak RSS of that one batch process for --records and --large patients, measured by
      a tiny wrapper process (RUSAGE_CHILDREN), and the ratio large/small. Target: flat (<= 1.10);
-  3. startup: paired median wall time of `mgassist assess --mg "0.6 mmol/L" --crcl "80 mL/min"
-     --json` against `python -c "import typer"`, after one warm-up of each. Target: <= 1.5x.
+  3. side by side with --baseline COMMIT (default b71d8ce, the last commit before the
+     performance work; `none` skips it): that commit's tree is extracted into the workdir
+     (`git archive COMMIT | tar -x`, no worktree, the repository's index untouched) and its
+     batch runs as `python -m mgassist batch IN --output OUT --rules TREE/rules` with
+     PYTHONPATH=TREE/src (the old code on its own bundled rules), the new code as in 1, over the
+     same input file, alternately --pairs times, each pinned to one CPU. Median records/s and
+     CPU time (user+sys) of each side, and the ratio new/old. Target: >= 10x. Then the two
+     outputs are compared line by line, byte for byte, except the top-level "rules" member of
+     each line (its sha256 and source differ: the bundled rule files were reorganised, not the
+     decisions); error lines are compared too. Prints "identical: N of M lines" and, at the first
+     difference, the record id and the bytes around the first differing byte;
+  4. startup: paired median wall time of `mgassist assess --mg "0.6 mmol/L" --crcl "80 mL/min"
+     --json` against `python -c "import typer"`, after one warm-up of each (the first run writes
+     the rules cache). Target: <= 1.3x. With --installed, also on a non-editable install: this
+     work tree's mgassist installed into the workdir (`pip install --no-deps --no-build-isolation
+     --no-index --target`, offline, dependencies from this environment; where pip cannot build a
+     wheel offline, e.g. setuptools < 70.1 without the `wheel` package, setuptools' build_py
+     writes the same package files a wheel installs, without dist-info and console script) and
+     byte-compiled, then run as `python -m mgassist` with PYTHONPATH=that folder, once checked
+     that mgassist is imported from there (not from the editable source).
 The peak RSS of a child includes its wrapper's memory up to exec (about 12 MB): that floor is
 measured and printed too. --verify N parses and evaluates the first N generated records
 in-process (mgassist's API) and reports those accepted or rejected other than as intended.
@@ -17,6 +35,7 @@ Prints figures and asserts nothing (machines are noisy). Unix only (resource mod
 
 Usage: python benchmarks/bench.py [--records 100000] [--large 1000000 | --no-large] [--runs 9]
        [--seed 1] [--mgassist "CMD ..."] [--workdir DIR] [--verify N] [--json]
+       [--baseline COMMIT | --baseline none] [--pairs 3] [--installed]
 """
 
 from __future__ import annotations
@@ -28,6 +47,7 @@ import json
 import os
 import platform
 import random
+import re
 import shlex
 import shutil
 import statistics
@@ -82,8 +102,16 @@ HEIGHT_UNITS = (("cm", 1.0, 0), ("in", 1 / 2.54, 0), ("m", 0.01, 2))
 DOSE_UNITS = (("mmol/day", 1.0, 1), ("mg/day", 24.305, 0))
 INVALID_FRACTION = 0.01
 CHUNK = 10_000  # records per generator stream (and per generating process at a time)
-# Runs one command, then prints its wall time and peak RSS (KB) as JSON: only that process
-# tree's memory is counted, never the benchmark's own or another run's.
+REPO = Path(__file__).resolve().parent.parent  # the work tree benchmarked (and its git repository)
+BASELINE = "b71d8ce"  # the last commit before the performance work
+ASSESS = ["assess", "--mg", "0.6 mmol/L", "--crcl", "80 mL/min", "--json"]
+# The top-level "rules" member of an assessment line as written by batch (compact JSON, after
+# the first member): the one part of a line the old and the new code may write differently.
+RULES_MEMBER = re.compile(rb',"rules":\{"version":"(?:[^"\\]|\\.)*","sha256":"[0-9a-f]{64}",'
+                          rb'"source":"(?:[^"\\]|\\.)*"\}')
+EXCERPT = 60  # bytes shown either side of the first differing byte
+# Runs one command, then prints its wall time, CPU time (user+sys) and peak RSS (KB) as JSON:
+# only that process tree is counted, never the benchmark's own or another run's.
 WRAPPER = """\
 import json, resource, subprocess, sys, time
 with open(sys.argv[1], "wb") as out, open(sys.argv[2], "wb") as err:
@@ -94,8 +122,9 @@ with open(sys.argv[1], "wb") as out, open(sys.argv[2], "wb") as err:
         rc = 127
         err.write(str(exc).encode())
     wall = time.perf_counter() - start
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"rc": rc, "wall_s": wall,
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+rss = usage.ru_maxrss
+print(json.dumps({"rc": rc, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
                   "peak_rss_kb": rss // 1024 if sys.platform == "darwin" else rss}))
 """
 
@@ -237,12 +266,14 @@ def _pinning() -> tuple[list[str], Callable[[], None] | None, str]:
     return [], None, "not pinned (no CPU affinity on this OS)"
 
 
-def wrapped(cmd: list[str], out: Path, workdir: Path) -> dict[str, Any]:
-    """Run cmd pinned, through the wrapper: rc, wall time (startup included), peak RSS (KB)."""
+def wrapped(cmd: list[str], out: Path, workdir: Path,
+            env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run cmd pinned, through the wrapper: rc, wall time (startup included), CPU time
+    (user+sys) and peak RSS (KB) of cmd alone."""
     prefix, preexec, _ = _pinning()
     proc = subprocess.run([*prefix, sys.executable, "-c", WRAPPER, f"{out}.stdout",
                            f"{out}.stderr", *cmd], capture_output=True, text=True,
-                          preexec_fn=preexec, check=True, cwd=workdir)
+                          preexec_fn=preexec, check=True, cwd=workdir, env=env)
     result: dict[str, Any] = json.loads(proc.stdout)
     return result
 
@@ -287,10 +318,7 @@ def measure(mgassist: list[str], src: Path, count: int, invalid: int, *,
     """Run batch over src once: timing, peak RSS, output lines and (if asked) the statuses."""
     out = src.with_name(src.stem + "-out.jsonl")
     print(f"running batch over {count} records...", file=sys.stderr, flush=True)
-    result = wrapped([*mgassist, "batch", str(src), "--output", str(out)], out, src.parent)
-    if result["rc"] not in (0, 1):  # 1: some records had errors, as intended here
-        tail = Path(f"{out}.stderr").read_text(errors="replace")[-600:]
-        print(f"warning: batch exited {result['rc']}; stderr ends with:\n{tail}", file=sys.stderr)
+    result = batch(mgassist, src, out)
     result.update(records=count, invalid=invalid, records_per_s=count / result["wall_s"])
     result["output_lines"], counts = read_output(out, statuses)
     order = [*STATUSES, *sorted(set(counts) - set(STATUSES))]
@@ -300,47 +328,232 @@ def measure(mgassist: list[str], src: Path, count: int, invalid: int, *,
     return result
 
 
-def _time(cmd: list[str]) -> tuple[float, int]:
+def batch(mgassist: list[str], src: Path, out: Path, env: dict[str, str] | None = None,
+          extra: Sequence[str] = ()) -> dict[str, Any]:
+    """One pinned `batch src --output out [extra]` through the wrapper; warns if it failed."""
+    result = wrapped([*mgassist, "batch", str(src), "--output", str(out), *extra], out,
+                     src.parent, env)
+    if result["rc"] not in (0, 1):  # 1: some records had errors, as intended here
+        tail = Path(f"{out}.stderr").read_text(errors="replace")[-600:]
+        print(f"warning: batch exited {result['rc']}; stderr ends with:\n{tail}", file=sys.stderr)
+    return result
+
+
+def _time(cmd: list[str], env: dict[str, str] | None = None,
+          cwd: Path | None = None) -> tuple[float, int]:
     start = time.perf_counter()
-    rc = subprocess.run(cmd, capture_output=True).returncode
+    rc = subprocess.run(cmd, capture_output=True, env=env, cwd=cwd).returncode
     return time.perf_counter() - start, rc
+
+
+def compile_tree(folder: Path) -> str:
+    """Byte-compile every module under folder (subpackages too), as `pip install` does.
+
+    Stale bytecode is rewritten too: under PYTHONDONTWRITEBYTECODE=1 (set on some machines) a
+    module without valid bytecode is compiled from source on every run.
+    """
+    import compileall
+    import importlib.util
+
+    sources = sorted(folder.rglob("*.py"))
+    missing = [s for s in sources if not Path(importlib.util.cache_from_source(str(s))).exists()]
+    compileall.compile_dir(folder, quiet=1)
+    return (f"compiled {len(missing)} of {len(sources)} modules (as pip install does)" if missing
+            else f"all {len(sources)} modules already compiled")
 
 
 def bytecode() -> str:
     """Byte-compile mgassist's modules if they are not, as `pip install` does at install time.
 
     An editable install under PYTHONDONTWRITEBYTECODE=1 (set on some machines) would otherwise
-    compile every module from source on every run and the startup figure would measure the
-    compiler; typer, installed by pip, has its bytecode. Only this interpreter's mgassist.
+    compile every module from source on every run and each figure (startup most) would include
+    the compiler; typer, installed by pip, has its bytecode. Only this interpreter's mgassist.
     """
-    import compileall
     import importlib.util
 
     spec = importlib.util.find_spec("mgassist")
     if spec is None or not spec.submodule_search_locations:
         return "mgassist not importable here: bytecode left as it is"
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    sources = sorted(folder.glob("*.py"))
-    missing = [s for s in sources if not Path(importlib.util.cache_from_source(str(s))).exists()]
-    if missing:
-        compileall.compile_dir(folder, maxlevels=0, quiet=1)
-        return f"compiled {len(missing)} of {len(sources)} modules (as pip install does)"
-    return f"all {len(sources)} modules already compiled"
+    return compile_tree(Path(next(iter(spec.submodule_search_locations))))
 
 
-def startup(mgassist: list[str], runs: int) -> dict[str, Any]:
-    """Paired medians of assess --json and import typer, after one warm-up of each."""
-    bytecode_note = bytecode()
-    assess = [*mgassist, "assess", "--mg", "0.6 mmol/L", "--crcl", "80 mL/min", "--json"]
+def startup(mgassist: list[str], runs: int, bytecode_note: str, *,
+            env: dict[str, str] | None = None, cwd: Path | None = None) -> dict[str, Any]:
+    """Paired medians of `mgassist assess --json` and `python -c "import typer"` (both in env,
+    from cwd), after one warm-up of each (the first assess writes the rules cache).
+    Target: ratio <= 1.3x on a non-editable install."""
+    assess = [*mgassist, *ASSESS]
     typer = [sys.executable, "-c", "import typer"]
-    warm_rc = _time(assess)[1], _time(typer)[1]
-    pairs = [(_time(assess), _time(typer)) for _ in range(runs)]
+    warm_rc = _time(assess, env, cwd)[1], _time(typer, env, cwd)[1]
+    pairs = [(_time(assess, env, cwd), _time(typer, env, cwd)) for _ in range(runs)]
     a = statistics.median(p[0][0] for p in pairs)
     t = statistics.median(p[1][0] for p in pairs)
     rcs = sorted({warm_rc[0], *(p[0][1] for p in pairs)})
-    return {"runs": runs, "bytecode": bytecode_note, "warm_up": "one run of each, not counted",
-            "assess_median_s": a, "import_typer_median_s": t, "ratio": a / t,
-            "assess_exit_codes": rcs}
+    return {"command": mgassist, "runs": runs, "bytecode": bytecode_note,
+            "warm_up": "one run of each, not counted", "assess_median_s": a,
+            "import_typer_median_s": t, "ratio": a / t, "assess_exit_codes": rcs}
+
+
+def extract_commit(commit: str, workdir: Path) -> tuple[str, Path]:
+    """The commit's full hash and its tree, written into workdir/baseline-HASH by `git archive |
+    tar -x` (no worktree; the repository's index and work tree untouched)."""
+    resolved = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet",
+                               f"{commit}^{{commit}}"], capture_output=True, text=True)
+    if resolved.returncode:
+        raise SystemExit(f"--baseline {commit}: not a commit of {REPO}")
+    full = resolved.stdout.strip()
+    tree = workdir / f"baseline-{full[:12]}"
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir(parents=True)
+    archive = subprocess.Popen(["git", "-C", str(REPO), "archive", full], stdout=subprocess.PIPE)
+    assert archive.stdout is not None
+    untar = subprocess.run(["tar", "-x", "-C", str(tree)], stdin=archive.stdout)
+    archive.stdout.close()
+    if archive.wait() or untar.returncode:
+        raise SystemExit(f"git archive {full} | tar -x -C {tree} failed")
+    return full, tree
+
+
+def side_figures(runs: list[dict[str, Any]], count: int) -> dict[str, Any]:
+    """One side's runs: median records/s and CPU time (user+sys), every wall time, exit codes."""
+    return {"records_per_s_median": statistics.median(count / r["wall_s"] for r in runs),
+            "cpu_s_median": statistics.median(r["cpu_s"] for r in runs),
+            "wall_s": [r["wall_s"] for r in runs], "exit_codes": sorted({r["rc"] for r in runs})}
+
+
+def side_by_side(mgassist: list[str], src: Path, count: int, commit: str, pairs: int, *,
+                 keep: bool) -> dict[str, Any]:
+    """The old commit's batch and today's over src, alternately, pinned; then their outputs."""
+    full, tree = extract_commit(commit, src.parent)
+    bytecode_note = compile_tree(tree / "src")
+    old_env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+    old_cmd, rules = [sys.executable, "-m", "mgassist"], ["--rules", str(tree / "rules")]
+    _time([*old_cmd, *ASSESS, *rules], old_env, src.parent)  # warm both rules caches
+    _time([*mgassist, *ASSESS], None, src.parent)
+    old_out = src.with_name(src.stem + "-out-old.jsonl")
+    new_out = src.with_name(src.stem + "-out-new.jsonl")
+    old_runs: list[dict[str, Any]] = []
+    new_runs: list[dict[str, Any]] = []
+    for i in range(pairs):
+        print(f"side by side {i + 1}/{pairs}: batch of {commit}, then today's, over {count} "
+              "records...", file=sys.stderr, flush=True)
+        old_runs.append(batch(old_cmd, src, old_out, old_env, rules))
+        new_runs.append(batch(mgassist, src, new_out))
+    old, new = side_figures(old_runs, count), side_figures(new_runs, count)
+    result = {"commit": commit, "resolved": full, "pairs": pairs, "bytecode": bytecode_note,
+              "old_command": [*old_cmd, "batch", "IN", "--output", "OUT", *rules],
+              "old_pythonpath": str(tree / "src"), "old": old, "new": new,
+              "ratio": new["records_per_s_median"] / old["records_per_s_median"],
+              "cpu_ratio": old["cpu_s_median"] / new["cpu_s_median"], "target": ">= 10x",
+              "outputs": compare_outputs(old_out, new_out)}
+    if not keep:
+        old_out.unlink(missing_ok=True)
+        new_out.unlink(missing_ok=True)
+    return result
+
+
+def without_rules(line: bytes) -> tuple[bytes, bool]:
+    """The line with its top-level "rules" member cut out, and whether it had one."""
+    cut, found = RULES_MEMBER.subn(b"", line, count=1)
+    return cut, bool(found)
+
+
+def record_id(*lines: bytes) -> Any:
+    """The "id" of the first of these lines that is a JSON object (None if none has one)."""
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            return obj.get("id")
+    return None
+
+
+def first_difference(number: int, old: bytes | None, new: bytes | None) -> dict[str, Any]:
+    """Where two lines (rules member cut) first differ: line number, record id, byte offset and
+    the bytes around it on each side (None: the file has no such line)."""
+    a, b = old or b"", new or b""
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+              min(len(a), len(b)))  # or where the shorter one ends
+    lo = max(0, at - EXCERPT)
+
+    def excerpt(line: bytes | None) -> str | None:
+        return None if line is None else line[lo:at + EXCERPT].decode("utf-8", "replace")
+
+    return {"line": number, "id": record_id(b, a), "byte": at, "old": excerpt(old),
+            "new": excerpt(new)}
+
+
+def compare_outputs(old: Path, new: Path) -> dict[str, Any]:
+    """Line-by-line byte identity of two batch outputs, except each line's "rules" member."""
+    identical = total = 0
+    rules_cut = {"old": 0, "new": 0}
+    first: dict[str, Any] | None = None
+    with old.open("rb") as a, new.open("rb") as b:
+        for number, (x, y) in enumerate(itertools.zip_longest(a, b), start=1):
+            total += 1
+            x_cut, x_rules = without_rules(x.rstrip(b"\n")) if x is not None else (None, False)
+            y_cut, y_rules = without_rules(y.rstrip(b"\n")) if y is not None else (None, False)
+            rules_cut["old"] += x_rules
+            rules_cut["new"] += y_rules
+            if x_cut is not None and x_cut == y_cut:
+                identical += 1
+            elif first is None:
+                first = first_difference(number, x_cut, y_cut)
+    return {"identical": identical, "lines": total, "rules_members_cut": rules_cut,
+            "first_difference": first}
+
+
+def install_copy(workdir: Path) -> tuple[Path, str, str]:
+    """This work tree's mgassist installed, not editable, into workdir/site and byte-compiled:
+    the folder, how it was installed, the bytecode note. Built from a copy of the project's
+    files, so the work tree gets no build/ or egg-info."""
+    project, site = workdir / "project", workdir / "site"
+    for folder in (project, site):
+        shutil.rmtree(folder, ignore_errors=True)
+    project.mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, project / name)
+    for name in ("src", "rules"):
+        shutil.copytree(REPO / name, project / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                          "--no-build-isolation", "--no-index", "--target", str(site),
+                          str(project)], capture_output=True, text=True)
+    how = "pip install --no-deps --no-build-isolation --no-index --target"
+    if pip.returncode:  # e.g. setuptools < 70.1 without `wheel`: no bdist_wheel, none offline
+        reason = next((line.strip() for line in pip.stdout.splitlines() + pip.stderr.splitlines()
+                       if "error:" in line and "subprocess" not in line), "see pip's output")
+        shutil.rmtree(site, ignore_errors=True)
+        subprocess.run([sys.executable, "-c", "from setuptools import setup; setup()", "-q",
+                        "build_py", "--build-lib", str(site)], cwd=project, check=True,
+                       capture_output=True)
+        how = f"setuptools build_py (pip could not build a wheel offline: {reason})"
+    return site, how, compile_tree(site / "mgassist")
+
+
+def imported_from(env: dict[str, str], cwd: Path) -> Path:
+    """Where `import mgassist` finds mgassist's __init__.py, run as the startup runs are."""
+    proc = subprocess.run([sys.executable, "-c", "import mgassist; print(mgassist.__file__)"],
+                          env=env, cwd=cwd, capture_output=True, text=True, check=True)
+    return Path(proc.stdout.strip())
+
+
+def installed_startup(workdir: Path, runs: int) -> dict[str, Any]:
+    """Startup (as in startup()) of a non-editable, byte-compiled install of this work tree."""
+    site, how, bytecode_note = install_copy(workdir)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = imported_from(env, workdir)
+    inside = where.resolve().is_relative_to(site.resolve())
+    print(f"installed copy: {how}\n  mgassist imported from {where}"
+          f"{'' if inside else ' - NOT the installed copy: startup not measured'}",
+          file=sys.stderr, flush=True)
+    if not inside:
+        return {"install": how, "imported_from": str(where), "skipped": "not the installed copy"}
+    result = startup([sys.executable, "-m", "mgassist"], runs, bytecode_note, env=env,
+                     cwd=workdir)
+    return {**result, "install": how, "imported_from": str(where)}
 
 
 def machine() -> dict[str, Any]:
@@ -367,6 +580,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workdir", type=Path, help="keep the data and outputs here (default: temp)")
     p.add_argument("--verify", type=int, default=0, metavar="N",
                    help="also parse+evaluate the first N records in-process (imports mgassist)")
+    p.add_argument("--baseline", default=BASELINE, metavar="COMMIT",
+                   help=f"run this commit's batch side by side (default {BASELINE}; none: skip)")
+    p.add_argument("--pairs", type=int, default=3, help="side-by-side runs of each (0: skip)")
+    p.add_argument("--installed", action="store_true",
+                   help="also measure startup on a non-editable install in the workdir")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = p.parse_args(argv)
     exe = shutil.which("mgassist")
@@ -378,6 +596,7 @@ def main(argv: list[str] | None = None) -> None:
     sizes = {small: args.records} if args.no_large else {small: args.records, large: args.large}
     keep = args.workdir is not None
     report: dict[str, Any] = {**machine(), "command": mgassist, "seed": args.seed}
+    report["bytecode"] = bytecode_note = bytecode()  # before any run: none compiles mgassist
     try:
         start = time.perf_counter()
         invalid = generate(sizes, args.seed)
@@ -398,8 +617,13 @@ def main(argv: list[str] | None = None) -> None:
                           keep=keep)
             report["large"] = big
             report["rss_ratio"] = big["peak_rss_kb"] / run["peak_rss_kb"]
+        if args.baseline.lower() != "none" and args.pairs > 0:
+            report["baseline"] = side_by_side(mgassist, small, args.records, args.baseline,
+                                              args.pairs, keep=keep)
         if args.runs > 0:
-            report["startup"] = startup(mgassist, args.runs)
+            report["startup"] = startup(mgassist, args.runs, bytecode_note)
+        if args.runs > 0 and args.installed:
+            report["startup_installed"] = installed_startup(workdir, args.runs)
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -411,7 +635,7 @@ def render(r: dict[str, Any]) -> str:
     ok = "ok" if t["output_lines"] == t["records"] else "MISMATCH"
     lines = [f"{r['python']} on {r['platform']} ({r['machine']}, {r['cpus']} CPUs)",
              f"cpu: {r['cpu'] or 'unknown'}; batch {r['pinning']}",
-             f"command: {shlex.join(r['command'])}; seed {r['seed']}",
+             f"command: {shlex.join(r['command'])}; seed {r['seed']}; bytecode: {r['bytecode']}",
              f"batch {t['records']} records ({t['invalid']} deliberately invalid): "
              f"{t['wall_s']:.2f} s, {t['records_per_s']:,.0f} records/s (startup included), "
              f"exit {t['rc']}",
@@ -431,14 +655,48 @@ def render(r: dict[str, Any]) -> str:
         lines.append(f"in-process check of {v['records']} records: {v['statuses']}; "
                      f"records accepted or rejected not as intended: "
                      f"{v['accepted_not_as_intended']}")
+    if "baseline" in r:
+        lines += render_baseline(r["baseline"])
     if "startup" in r:
-        s = r["startup"]
-        lines.append(f"startup ({s['runs']} paired runs after one warm-up of each): assess --json "
-                     f"median {s['assess_median_s']:.3f} s; import typer median "
-                     f"{s['import_typer_median_s']:.3f} s; ratio {s['ratio']:.2f}x "
-                     f"(target <= 1.5x); assess exit codes {s['assess_exit_codes']}; bytecode: "
-                     f"{s['bytecode']}")
+        lines += render_startup("startup", r["startup"])
+    if "startup_installed" in r:
+        s = r["startup_installed"]
+        lines += [f"installed copy: {s['install']}; mgassist imported from {s['imported_from']}"]
+        lines += [f"  skipped: {s['skipped']}"] if "skipped" in s else \
+            render_startup("startup, non-editable install", s)
     return "\n".join(lines)
+
+
+def render_startup(label: str, s: dict[str, Any]) -> list[str]:
+    return [f"{label} ({s['runs']} paired runs after one warm-up of each): assess --json "
+            f"median {s['assess_median_s']:.3f} s; import typer median "
+            f"{s['import_typer_median_s']:.3f} s; ratio {s['ratio']:.2f}x (target <= 1.3x)",
+            f"  command {shlex.join(s['command'])}; assess exit codes {s['assess_exit_codes']}; "
+            f"bytecode: {s['bytecode']}"]
+
+
+def render_side(side: dict[str, Any]) -> str:
+    return (f"{side['records_per_s_median']:,.0f} records/s, CPU {side['cpu_s_median']:.2f} s "
+            f"(medians; startup included), exit codes {side['exit_codes']}")
+
+
+def render_baseline(b: dict[str, Any]) -> list[str]:
+    old, new, out = b["old"], b["new"], b["outputs"]
+    lines = [f"side by side with {b['commit']} ({b['resolved'][:12]}), {b['pairs']} alternate "
+             f"pinned runs of each over the same input:",
+             f"  old: {render_side(old)}; {shlex.join(b['old_command'])} with "
+             f"PYTHONPATH={b['old_pythonpath']}",
+             f"  new: {render_side(new)}",
+             f"  ratio new/old {b['ratio']:.2f}x in records/s (target {b['target']}); CPU time "
+             f"old/new {b['cpu_ratio']:.2f}x",
+             f"  outputs, each line's \"rules\" member cut (old {out['rules_members_cut']['old']}, "
+             f"new {out['rules_members_cut']['new']} lines had one): identical: "
+             f"{out['identical']} of {out['lines']} lines"]
+    d = out["first_difference"]
+    if d is not None:
+        lines += [f"  first difference: line {d['line']}, record id {d['id']!r}, byte {d['byte']}",
+                  f"    old: {d['old']!r}", f"    new: {d['new']!r}"]
+    return lines
 
 
 if __name__ == "__main__":
