@@ -7,12 +7,12 @@ import hashlib
 import os
 import pickle
 import shutil
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import REPO
+from msgspec.structs import replace
 
 from mgassist import RuleSet, evaluate, parse_patient
 from mgassist._rulebook import loader as _rules_loader

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
@@ -117,3 +118,24 @@ def test_compiled_conditions_give_what_the_interpreter_gives(rules: RuleSet) -> 
                 assert mine == theirs
                 checked += 1
     assert checked > 50_000
+
+
+def test_the_first_patient_is_interpreted_the_rest_compiled(rules: RuleSet) -> None:
+    """A one-shot assess walks with the interpreter (compiling costs more than one walk); a
+    batch compiles from its second patient. The assessments are the same either way."""
+    from msgspec.structs import replace
+
+    from mgassist._core import walk
+
+    fresh = replace(rules)  # a rule set object the walk has not met yet
+    patients = [parse_patient(raw, fresh) for raw in PATIENTS]
+    first = [evaluate_patient(p, fresh).to_json() for p in patients[:1]]
+    program = walk._PROGRAMS[id(fresh)]
+    assert program[0] is fresh and program[2] is False
+    assert all(isinstance(test, partial) for _, test in program[1].steps)
+    rest = [evaluate_patient(p, fresh).to_json() for p in patients]
+    program = walk._PROGRAMS[id(fresh)]
+    assert program[2] is True
+    assert not any(isinstance(test, partial) for _, test in program[1].steps)
+    assert first + rest == [evaluate_patient(p, rules).to_json()
+                            for p in [patients[0], *patients]]

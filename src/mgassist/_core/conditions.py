@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Any, Literal
+
+from msgspec import Struct, field
 
 __all__ = [
     "All",
@@ -48,8 +51,7 @@ LIST_FACTS = ("meds", "conditions", "symptoms", "risk_factors", "meds_not_recogn
 SINGLE_FACTS = ("indication", "sex", "status", "crcl_method")
 
 
-@dataclass(frozen=True, slots=True)
-class Threshold:
+class Threshold(Struct, frozen=True):
     """A limit in canonical units, with its value pre-rounded into each unit labs print."""
 
     id: str
@@ -88,12 +90,11 @@ class Facts:
     numbers: Mapping[str, NumberFact]
     lists: Mapping[str, frozenset[str]]
     singles: Mapping[str, str | None]
-    predicates: dict[int, tuple[bool | None, tuple[str, ...]]] = field(
+    predicates: dict[int, tuple[bool | None, tuple[str, ...]]] = dataclass_field(
         default_factory=dict, compare=False, repr=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Compare:
+class Compare(Struct, frozen=True):
     """``{fact: {op: threshold}}`` - applies the boundary rule when the unit entered is known."""
 
     fact: str
@@ -101,16 +102,14 @@ class Compare:
     threshold: Threshold
 
 
-@dataclass(frozen=True, slots=True)
-class Known:
+class Known(Struct, frozen=True):
     """``{fact: {known: bool}}``: a number, or a single choice (``indication``), given."""
 
     fact: str
     expected: bool
 
 
-@dataclass(frozen=True, slots=True)
-class SomeOf:
+class SomeOf(Struct, frozen=True):
     """``{list: {any_of: [...]}}`` or, negated, ``{list: {none_of: [...]}}``."""
 
     fact: str
@@ -118,45 +117,39 @@ class SomeOf:
     negated: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Empty:
+class Empty(Struct, frozen=True):
     """``{list: {empty: bool}}``."""
 
     fact: str
     expected: bool
 
 
-@dataclass(frozen=True, slots=True)
-class In:
+class In(Struct, frozen=True):
     """``{single: {in: [...]}}``."""
 
     fact: str
     ids: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class All:
+class All(Struct, frozen=True):
     """True when every part is true; unknown when none is false and one is unknown."""
 
     parts: tuple[Condition, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Any_:
+class Any_(Struct, frozen=True):
     """True when one part is true; unknown when none is true and one is unknown."""
 
     parts: tuple[Condition, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Not:
+class Not(Struct, frozen=True):
     """Negation; unknown stays unknown."""
 
     part: Condition
 
 
-@dataclass(frozen=True, slots=True)
-class Is:
+class Is(Struct, frozen=True):
     """A reference to a named predicate (resolved when the rules load)."""
 
     name: str

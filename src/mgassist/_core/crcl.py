@@ -10,7 +10,8 @@ actual, or adjusted weight; actual weight without a height).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from .contract import Sex, WeightBasis
 from .ruleset import CockcroftGault
@@ -18,8 +19,7 @@ from .ruleset import CockcroftGault
 __all__ = ["CrclEstimate", "cockcroft_gault", "ideal_body_weight", "round_down"]
 
 
-@dataclass(frozen=True)
-class CrclEstimate:
+class CrclEstimate(Struct, frozen=True):
     """A Cockcroft-Gault result and how it was obtained."""
 
     ml_min: float

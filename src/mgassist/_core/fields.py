@@ -7,8 +7,9 @@ vocabulary.yaml), so a unit or a synonym added there shows up everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+from msgspec import Struct
 
 if TYPE_CHECKING:
     from .ruleset import RuleSet
@@ -18,8 +19,7 @@ __all__ = ["FIELDS", "FIELD_BY_NAME", "FieldSpec", "field_label"]
 Kind = Literal["quantity", "number", "choice", "list", "text"]
 
 
-@dataclass(frozen=True)
-class FieldSpec:
+class FieldSpec(Struct, frozen=True):
     """One input field of a patient (a quantity's label lives in the rules, not here)."""
 
     name: str

@@ -24,6 +24,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from msgspec import Struct
+
 __all__ = ["NOT_CLASSED", "MedicationNames", "Medication", "medication_names", "read_medication",
            "words"]
 
@@ -87,8 +89,7 @@ def medication_names(class_names: Mapping[tuple[str, ...], str],
                            tuple(" ".join(k) for k in by_words))
 
 
-@dataclass(frozen=True)
-class Medication:
+class Medication(Struct, frozen=True):
     """What one typed medication is: its classes (none: not recognised), or the known name it
     nearly spells (a typo, to be refused)."""
 

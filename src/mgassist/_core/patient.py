@@ -14,9 +14,10 @@ import difflib
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+from msgspec import Struct, field
 
 from .conditions import Bound
 from .contract import Condition, Indication, MedClass, Sex, Symptom, WeightBasis
@@ -29,8 +30,7 @@ from .units import UnitProblem, convert, dimension_words, parse_amount, quantity
 __all__ = ["Measured", "Patient", "parse_patient", "split_items", "with_label"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Measured:
+class Measured(Struct, frozen=True, kw_only=True):
     """A measured value: as entered (number and unit) and in the canonical unit.
 
     ``bound`` (``>``, ``>=``, ``<``, ``<=``): the lab printed a bound, such as an eGFR of
@@ -51,8 +51,7 @@ class Measured:
         return f"{self.bound or ''}{self.number} {self.unit}{named}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Patient:
+class Patient(Struct, frozen=True, kw_only=True):
     """One patient, validated: quantities in canonical units, vocabularies as contract ids."""
 
     id: str | None = None

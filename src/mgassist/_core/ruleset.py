@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from .conditions import Compare, Condition, Threshold, nodes
 from .contract import DoseBasis, MedRole, Severity, Status
@@ -48,8 +49,7 @@ def normalize_term(term: str) -> str:
     return re.sub(r"[\s_]+", "-", term.strip().lower())
 
 
-@dataclass(frozen=True)
-class QuantityRule:
+class QuantityRule(Struct, frozen=True):
     """One input quantity: label, unit table and plausibility limits (canonical units)."""
 
     id: str
@@ -84,8 +84,7 @@ class QuantityRule:
         return f"{canonical_value:.{decimals}f} {self.shown_as or self.table.canonical}"
 
 
-@dataclass(frozen=True)
-class Vocabulary:
+class Vocabulary(Struct, frozen=True):
     """Labels of every contract id, and every accepted spelling mapped to its id; for
     medications also each class's role, the names as the rules write them, and the word table
     names are read with."""
@@ -118,8 +117,7 @@ class Vocabulary:
         return item
 
 
-@dataclass(frozen=True)
-class CockcroftGault:
+class CockcroftGault(Struct, frozen=True):
     """Cockcroft-Gault parameters, in years, kg, cm, kg/m2 and mL/min."""
 
     adults_from: Threshold
@@ -138,8 +136,7 @@ class CockcroftGault:
     cite: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class CalciumAdjustment:
+class CalciumAdjustment(Struct, frozen=True):
     """Albumin-adjusted calcium: total + ``mmol_l_per_g_l`` x (``reference_g_l`` - albumin)."""
 
     reference_g_l: float
@@ -147,8 +144,7 @@ class CalciumAdjustment:
     cite: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Struct, frozen=True):
     """A decision step: the first one whose condition holds sets the status."""
 
     id: str
@@ -159,8 +155,7 @@ class Step:
     severity: Severity | None = None
 
 
-@dataclass(frozen=True)
-class Detail:
+class Detail(Struct, frozen=True):
     """An extra line of a finding, shown when its own condition holds (or always)."""
 
     text: str
@@ -168,8 +163,7 @@ class Detail:
     cite: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class FindingRule:
+class FindingRule(Struct, frozen=True):
     """A finding: reported whenever its condition is true. One whose message names the risk
     factors present (``{risk_factors}``) also cites theirs."""
 
@@ -181,14 +175,14 @@ class FindingRule:
     cite: tuple[str, ...]
     title: str = ""  # how reports name it (empty: the rule set gives none; reports use the id)
     action: str | None = None  # a first action for the decision box, if the finding has one
-    names_risk_factors: bool = field(init=False)
 
-    def __post_init__(self) -> None:  # decided once, at load, not per patient
-        object.__setattr__(self, "names_risk_factors", "{risk_factors}" in self.message)
+    @property
+    def names_risk_factors(self) -> bool:
+        """The message names the risk factors present (``{risk_factors}``)."""
+        return "{risk_factors}" in self.message
 
 
-@dataclass(frozen=True)
-class RiskFactor:
+class RiskFactor(Struct, frozen=True):
     """A named risk factor for magnesium deficiency."""
 
     id: str
@@ -197,8 +191,7 @@ class RiskFactor:
     cite: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Dose:
+class Dose(Struct, frozen=True):
     """A daily dose of a salt, in elemental mmol, elemental mg and salt mg."""
 
     elemental_mmol: float
@@ -206,8 +199,7 @@ class Dose:
     product_mg: float
 
 
-@dataclass(frozen=True)
-class StepRegimen:
+class StepRegimen(Struct, frozen=True):
     """The regimen a supplement step gives: its dose basis, its dose (None when the sources
     give no figure) and the ceiling it never goes above, each with the dose's id."""
 
@@ -220,8 +212,7 @@ class StepRegimen:
     cite: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Salt:
+class Salt(Struct, frozen=True):
     """A magnesium salt of the product table: how a daily mass of it becomes elemental
     magnesium (through its formula mass, at load), and the names a current dose may give."""
 
@@ -232,8 +223,7 @@ class Salt:
     names: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class RegimenRules:
+class RegimenRules(Struct, frozen=True):
     """The regimen, with every dose already converted through pint."""
 
     product_id: str
@@ -258,16 +248,14 @@ class RegimenRules:
     cite_side_effects: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(Struct, frozen=True):
     """A reason to monitor more often, shown when its condition holds."""
 
     label: str
     when: Condition
 
 
-@dataclass(frozen=True)
-class ScheduleItem:
+class ScheduleItem(Struct, frozen=True):
     """One line of the monitoring schedule: shown always, or when its condition holds."""
 
     text: str
@@ -276,8 +264,7 @@ class ScheduleItem:
     when: Condition | None
 
 
-@dataclass(frozen=True)
-class MonitoringRules:
+class MonitoringRules(Struct, frozen=True):
     """The monitoring plan printed with every status that gives or continues magnesium."""
 
     schedule: tuple[ScheduleItem, ...]
@@ -286,8 +273,7 @@ class MonitoringRules:
     more_often_cite: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(Struct, frozen=True):
     """A verified bibliography entry."""
 
     id: str
@@ -301,8 +287,7 @@ class Reference:
     short: str | None = None  # the one-line form of brief reports
 
 
-@dataclass(frozen=True)
-class RuleSet:
+class RuleSet(Struct, frozen=True):
     """Everything the engine needs, validated; ``sha256`` identifies the exact files."""
 
     version: str

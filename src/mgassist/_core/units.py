@@ -12,10 +12,11 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
+
+from msgspec import Struct
 
 __all__ = [
     "Amount",
@@ -145,8 +146,7 @@ def normalize_spelling(unit: str) -> str:
     return re.sub(r"\s+", "", unit).lower().replace("µ", "u").replace("μ", "u")
 
 
-@dataclass(frozen=True, slots=True)
-class Amount:
+class Amount(Struct, frozen=True):
     """A value as typed, split into its number (exact decimal) and the unit text after it."""
 
     number: Decimal
@@ -182,8 +182,7 @@ def parse_amount(text: str) -> Amount:
     return Amount(number, split[1])
 
 
-@dataclass(frozen=True)
-class UnitTable:
+class UnitTable(Struct, frozen=True):
     """Everything needed to read one quantity without pint.
 
     ``factors[u]`` multiplies a value in unit ``u`` into the canonical unit; ``decimals[u]`` is

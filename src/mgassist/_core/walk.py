@@ -18,11 +18,14 @@ an earlier patient with the same decision signature.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal
 
+from msgspec import Struct
+from msgspec.structs import replace
+
 from .assessment import Monitoring, ReferenceOut, Regimen
-from .conditions import Condition, Evaluator, Facts, NumberFact, compare, compiled
+from .conditions import Condition, Evaluator, Facts, NumberFact, compare, compiled, evaluate
 from .contract import Severity, Status
 from .regimen import choose_regimen
 from .ruleset import Detail, FindingRule, Reason, RiskFactor, RuleSet, ScheduleItem, Step
@@ -35,8 +38,7 @@ Kind = Literal["risk-factor", "step", "finding", "detail", "regimen", "monitorin
 _SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
-@dataclass(frozen=True, slots=True)
-class WalkEvent:
+class WalkEvent(Struct, frozen=True):
     """One rule as the walk met it. ``when`` and ``facts``: the condition it evaluated and over
     what (None: not evaluated); ``fired``: it took effect (a step set the status, a finding or
     detail was reported, a risk factor or a reason applies, a regimen was given); ``effect`` in
@@ -66,8 +68,7 @@ def monitoring_item_id(index: int) -> str:
     return f"schedule[{index}]"
 
 
-@dataclass(frozen=True)
-class Fired:
+class Fired(Struct, frozen=True):
     """A finding that fired, before its texts are filled for the patient."""
 
     id: str
@@ -78,8 +79,7 @@ class Fired:
     citations: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Struct, frozen=True):
     """What the rules decided, independent of how the patient's values are printed."""
 
     step: Step | None
@@ -92,8 +92,7 @@ class Outcome:
     references: Mapping[str, ReferenceOut]
 
 
-@dataclass(frozen=True, slots=True)
-class _Program:
+class _Program(Struct, frozen=True):
     """A rule set's rules in walk order, each beside its compiled condition (built once per
     rule set, so the walk looks nothing up per patient)."""
 
@@ -106,27 +105,41 @@ class _Program:
     references: dict[tuple[str, int], ReferenceOut]  # (id, number) -> as printed, built once
 
 
-_PROGRAMS: dict[int, tuple[RuleSet, _Program]] = {}
+_PROGRAMS: dict[int, tuple[RuleSet, _Program, bool]] = {}
 
 
 def _program(rules: RuleSet) -> _Program:
+    """The rule set's program. The first patient of a rule set is walked with the reference
+    interpreter (``evaluate``): compiling ~900 condition nodes costs more than walking them
+    once, and a one-shot ``assess`` has one patient. From the second patient on (a batch), the
+    compiled closures. Both give the same results (tests/test_walk.py)."""
     hit = _PROGRAMS.get(id(rules))
     if hit is not None and hit[0] is rules:  # kept alive with it: the id is never reused
-        return hit[1]
-    if len(_PROGRAMS) >= 64:  # rule sets loaded by one process: a cache only
-        _PROGRAMS.clear()
+        if hit[2]:
+            return hit[1]
+        built = _build(rules, compiled)
+    else:
+        if len(_PROGRAMS) >= 64:  # rule sets loaded by one process: a cache only
+            _PROGRAMS.clear()
+        built = _build(rules, _interpreted)
+    _PROGRAMS[id(rules)] = (rules, built, hit is not None)
+    return built
 
+
+def _interpreted(cond: Condition) -> Evaluator:
+    return partial(evaluate, cond)
+
+
+def _build(rules: RuleSet, make: Callable[[Condition], Evaluator]) -> _Program:
     def maybe(cond: Condition | None) -> Evaluator | None:
-        return None if cond is None else compiled(cond)
-    built = _Program(
-        tuple((f, compiled(f.when)) for f in rules.risk_factors),
-        tuple((s, compiled(s.when)) for s in rules.steps),
-        tuple((f, compiled(f.when), tuple((d, maybe(d.when)) for d in f.details))
+        return None if cond is None else make(cond)
+    return _Program(
+        tuple((f, make(f.when)) for f in rules.risk_factors),
+        tuple((s, make(s.when)) for s in rules.steps),
+        tuple((f, make(f.when), tuple((d, maybe(d.when)) for d in f.details))
               for f in rules.findings.values()),
         tuple((item, maybe(item.when)) for item in rules.monitoring.schedule),
-        tuple((r, compiled(r.when)) for r in rules.monitoring.reasons), {})
-    _PROGRAMS[id(rules)] = (rules, built)
-    return built
+        tuple((r, make(r.when)) for r in rules.monitoring.reasons), {})
 
 
 def decide(rules: RuleSet, numbers: Mapping[str, NumberFact],

@@ -8,13 +8,14 @@ data. Where: the platform's user cache directory (``~/.cache/mgassist`` on Linux
 ``XDG_CACHE_HOME``; ``~/Library/Caches/mgassist`` on macOS; ``%LOCALAPPDATA%\\mgassist\\Cache``
 on Windows), or ``MGASSIST_CACHE_DIR``. ``MGASSIST_NO_CACHE=1`` switches it off.
 
-An entry is never trusted blindly. Its name is a hash of everything the compiled result
-depends on: the rule files' bytes (their sha256), the rule set's source, mgassist's own code,
-pint's version and the Python version; so a changed rule file, an upgrade or a code change
-simply misses. Its content carries a sha256 of the payload, checked before unpickling; the file
-must belong to the current user and not be writable by others; the unpickled object must be a
-RuleSet with the expected sha256. Anything else is a miss: the rules are compiled again and
-the entry rewritten. Failing to write the cache (read-only home...) only costs speed.
+An entry is never trusted blindly. Its name is a hash of everything the compiled result depends
+on: the rule files' bytes (their sha256), the rule set's source, mgassist's own code (each
+module's path, size and modification time), pint's version and the Python version; so a changed
+rule file, an upgrade or a code change simply misses. Its content carries a sha256 of the
+payload, checked before unpickling; the file must belong to the current user and not be writable
+by others; the unpickled object must be a RuleSet with the expected sha256. Anything else is a
+miss: the rules are compiled again and the entry rewritten. Failing to write the cache (read-only
+home...) only costs speed.
 """
 
 from __future__ import annotations
@@ -91,11 +92,14 @@ def entry_path(folder: Path, digest: str, source: str) -> Path:
 
 
 def _code_fingerprint() -> str:
+    """Every module of the package by path, size and modification time: what Python's own
+    bytecode cache checks (reading and hashing every module cost a one-shot command ~3 ms)."""
     digest = hashlib.sha256()
     package = Path(__file__).parent.parent  # every layer: a change anywhere rebuilds the entry
     for module in sorted(package.rglob("*.py")):
-        digest.update(module.relative_to(package).as_posix().encode() + b"\0"
-                      + module.read_bytes())
+        info = module.stat()
+        digest.update(f"{module.relative_to(package).as_posix()}\0{info.st_size}\0"
+                      f"{info.st_mtime_ns}\0".encode())
     return digest.hexdigest()
 
 

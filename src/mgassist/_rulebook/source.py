@@ -6,10 +6,10 @@ import hashlib
 import importlib.util
 from pathlib import Path
 
-from .yaml_source import MAX_BYTES
+__all__ = ["MAX_BYTES", "bundled_rules_path", "rule_files", "rules_digest"]
 
-__all__ = ["bundled_rules_path", "rule_files", "rules_digest"]
 
+MAX_BYTES = 1_000_000  # of a rule set, all its files together (yaml_source enforces it)
 
 def bundled_rules_path() -> Path:
     """The folder of the rule set installed with the package.

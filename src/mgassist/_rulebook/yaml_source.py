@@ -26,13 +26,15 @@ from typing import Any
 
 from mgassist._core.errors import RulesError, RulesErrors
 
+from .source import MAX_BYTES
+
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Budget", "Located", "Path_", "read_yaml"]
 
 Path_ = tuple[str | int, ...]
 # Far above the bundled rule set (103 kB, 4,651 nodes, 12 levels; the medication vocabulary
 # grows with every brand name), yet reading the largest rule set they allow takes a couple
-# of seconds (documented in docs/rule-authoring.md).
-MAX_BYTES = 1_000_000  # of a rule set, all its files together
+# of seconds (documented in docs/rule-authoring.md). MAX_BYTES is in ``source``, which reads
+# the files for their digest without this module.
 MAX_NODES = 20_000  # YAML nodes (mappings, lists, keys and values) of a rule set
 MAX_DEPTH = 40  # nesting of mappings and lists
 
