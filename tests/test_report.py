@@ -13,10 +13,10 @@ from mgassist import Assessment, RuleSet
 from mgassist._shell.render import render_report
 
 
-def _text(assessment: Assessment, rules: RuleSet, *, color: bool = False, full: bool = True,
+def _text(assessment: Assessment, *, color: bool = False, full: bool = True,
           width: int = 100, more: str | None = None) -> str:
     out = io.StringIO()
-    render_report(assessment, rules, file=out, width=width, color=color, full=full, more=more)
+    render_report(assessment, file=out, width=width, color=color, full=full, more=more)
     return out.getvalue()
 
 
@@ -36,7 +36,7 @@ def test_decision_comes_first_in_words(
     assess: Callable[..., Assessment], rules: RuleSet, raw: dict[str, object], words: str
 ) -> None:
     for full in (False, True):
-        text = _text(assess(**raw), rules, full=full)
+        text = _text(assess(**raw), full=full)
         first_lines = "\n".join(text.splitlines()[:3])
         assert words in first_lines
 
@@ -44,14 +44,14 @@ def test_decision_comes_first_in_words(
 def test_no_colour_means_no_escape_codes(assess: Callable[..., Assessment],
                                          rules: RuleSet) -> None:
     a = assess(mg="0.6 mmol/L", crcl="80 mL/min")
-    assert "\x1b[" not in _text(a, rules, color=False)
-    assert "\x1b[" in _text(a, rules, color=True)
+    assert "\x1b[" not in _text(a, color=False)
+    assert "\x1b[" in _text(a, color=True)
 
 
 def test_regimen_prints_elemental_and_salt_side_by_side(
     assess: Callable[..., Assessment], rules: RuleSet
 ) -> None:
-    text = _text(assess(mg="0.6 mmol/L", crcl="80 mL/min"), rules)
+    text = _text(assess(mg="0.6 mmol/L", crcl="80 mL/min"))
     # 12 mmol x 24.305 g/mol = 291.66 mg elemental; 12 mmol x 40.304 g/mol = 483.6 mg MgO.
     assert re.search(r"Elemental magnesium\s*│\s*12 mmol/day = 291\.7 mg/day", text)
     assert re.search(r"As the salt\s*│\s*magnesium oxide \(MgO, anhydrous\) about 484 mg/day",
@@ -67,7 +67,7 @@ def test_every_cited_number_has_a_reference_line(
     a = assess(mg="1.6 mg/dL", k="3.1 mmol/L", crcl="40 mL/min", meds=["furosemide"],
                indication="neck-spasm")
     for full in (True, False):
-        text = _text(a, rules, full=full)
+        text = _text(a, full=full)
         refs = text[text.index("References"):]
         cited = {int(n) for group in re.findall(r"\[([\d, ]+)\]",
                                                 text[:text.index("References")])
@@ -85,7 +85,7 @@ def test_inputs_show_what_was_typed_and_what_was_used(
 ) -> None:
     a = assess(mg="1.6 mg/dL", creatinine="106 umol/L", age=72, sex="female",
                weight="154 lb", height="1.6 m")
-    text = _text(a, rules)
+    text = _text(a)
     # 1.6 / 2.4305 = 0.658 mmol/L; 106 / 88.4 = 1.199 mg/dL; 154 x 0.45359 = 69.85 kg.
     assert re.search(r"serum magnesium\s*│\s*1\.6 mg/dL\s*│\s*0\.658 mmol/L", text)
     assert re.search(r"serum creatinine\s*│\s*106 umol/L\s*│\s*1\.199 mg/dL", text)
@@ -133,7 +133,7 @@ recommendation against the patient and the product label before acting on it.
 def test_the_readme_patient_brief_report_line_by_line(
     assess: Callable[..., Assessment], rules: RuleSet
 ) -> None:
-    lines = _text(assess(**README_PATIENT), rules, full=False,
+    lines = _text(assess(**README_PATIENT), full=False,
                   more="Full report: --full.").splitlines()
     assert lines[0].startswith("╭─ mgassist ─") and lines[0].endswith("╮")
     assert re.fullmatch(r"╰─+ rules \S+ \(bundled\), sha256 [0-9a-f]{16} ─╯", lines[4])
@@ -175,8 +175,8 @@ def test_the_brief_report_fits_a_screen(
     assess: Callable[..., Assessment], rules: RuleSet, name: str
 ) -> None:
     a = assess(**REPRESENTATIVE[name])
-    brief = _text(a, rules, full=False, more="Full report: --full.").splitlines()
-    full = _text(a, rules, full=True).splitlines()
+    brief = _text(a, full=False, more="Full report: --full.").splitlines()
+    full = _text(a, full=True).splitlines()
     assert len(brief) <= (30 if name == "readme" else 45), (name, len(brief))
     assert len(brief) < len(full)
 
@@ -186,7 +186,7 @@ def test_first_actions_are_in_the_decision_box(
 ) -> None:
     a = assess(mg="0.6 mmol/L", crcl="80 mL/min", k="3.0 mmol/L",
                conditions=["volume-depletion"])
-    lines = _text(a, rules, full=False).splitlines()
+    lines = _text(a, full=False).splitlines()
     box = lines[:next(i for i, line in enumerate(lines) if line.startswith("╰"))]
     assert "│ First:" in "\n".join(box)
     # most severe first, as the findings: both are warnings, in the rules' order
@@ -200,13 +200,13 @@ def test_findings_are_named_by_title_and_info_only_in_full(
     assess: Callable[..., Assessment], rules: RuleSet
 ) -> None:
     a = assess(mg="0.6 mmol/L", crcl="25 mL/min", conditions=["diarrhoea"])
-    brief = _text(a, rules, full=False)
+    brief = _text(a, full=False)
     assert "  WARNING Severe renal impairment: half dose\n" in brief
     assert "renal-caution-severe" not in brief
     # info: the risk factors and the better-tolerated salt; and the inputs table
     assert "Risk factors for magnesium deficiency" not in brief
     assert "Inputs as used" not in brief
-    full = _text(a, rules, full=True)
+    full = _text(a, full=True)
     assert "Risk factors for magnesium deficiency  (risk-factors-present)" in full
     assert "Inputs as used" in full
 
@@ -214,7 +214,7 @@ def test_findings_are_named_by_title_and_info_only_in_full(
 def test_a_critical_finding_keeps_its_sources_and_details(
     assess: Callable[..., Assessment], rules: RuleSet
 ) -> None:
-    lines = _text(assess(mg="0.6 mmol/L", crcl="15 mL/min"), rules, full=False).splitlines()
+    lines = _text(assess(mg="0.6 mmol/L", crcl="15 mL/min"), full=False).splitlines()
     at = lines.index("  CRITICAL Renal function too low for oral magnesium [1, 2, 3]")
     assert lines[at + 1] == ("           - Magnesium is low: do not start or increase magnesium; "
                              "review with the renal team.")
@@ -232,7 +232,7 @@ def test_references_hang_and_never_split_a_url(
     assess: Callable[..., Assessment], rules: RuleSet, full: bool, width: int
 ) -> None:
     a = assess(**REPRESENTATIVE["urgent-everything"])
-    text = _text(a, rules, full=full, width=width)
+    text = _text(a, full=full, width=width)
     refs = text[text.index("\nReferences\n") + 12:].splitlines()
     refs = refs[:next(i for i, line in enumerate(refs) if not line.startswith("  "))]
     shown = [url for url in _urls(a) if url in text]
@@ -255,7 +255,7 @@ def test_no_internal_words_reach_a_clinician(
 ) -> None:
     for raw in REPRESENTATIVE.values():
         a = assess(**raw)
-        for text in (_text(a, rules, full=False), _text(a, rules, full=True), a.to_json()):
+        for text in (_text(a, full=False), _text(a, full=True), a.to_json()):
             for word in ("seed 003", "seed", "verified publication"):
                 assert word not in text.lower(), (word, raw)
 
@@ -270,7 +270,7 @@ def test_a_long_first_action_wraps_under_its_own_text(
     assess: Callable[..., Assessment], rules: RuleSet
 ) -> None:
     a = assess(mg="0.6 mmol/L", crcl="80 mL/min", symptoms=["tetany"])
-    lines = _text(a, rules, full=False, width=80).splitlines()
+    lines = _text(a, full=False, width=80).splitlines()
     at = lines.index("│ First:".ljust(79) + "│")
     assert lines[at + 1:at + 3] == [
         "│  - Assess now: severe or symptomatic low magnesium needs intravenous, not    │",

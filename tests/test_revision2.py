@@ -477,7 +477,7 @@ def test_the_report_shows_maintain_in_words(rules: RuleSet,
                                             assess: Callable[..., Any]) -> None:
     out = io.StringIO()
     render_report(assess(mg="0.78 mmol/L", current_dose="24 mmol/day", days_on_dose=90,
-                         crcl="80 mL/min"), rules, file=out, width=80, color=False)
+                         crcl="80 mL/min"), file=out, width=80, color=False)
     first = out.getvalue().splitlines()[1]
     assert "DECISION: MAINTAIN - continue the current magnesium dose" in first
 
@@ -485,7 +485,7 @@ def test_the_report_shows_maintain_in_words(rules: RuleSet,
 def test_the_report_keeps_the_bound_of_an_egfr(rules: RuleSet,
                                                assess: Callable[..., Any]) -> None:
     out = io.StringIO()
-    render_report(assess(mg="0.6 mmol/L", egfr="<60 mL/min/1.73m2"), rules, file=out,
+    render_report(assess(mg="0.6 mmol/L", egfr="<60 mL/min/1.73m2"), file=out,
                   width=100, color=False, full=True)
     (row,) = [line for line in out.getvalue().splitlines() if line.startswith("│ eGFR")]
     assert "<60.0 mL/min/1.73m2" in row  # never "60.0": the value is below 60

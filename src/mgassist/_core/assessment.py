@@ -25,13 +25,14 @@ __all__ = [
     "Assessment",
     "Derived",
     "Finding",
+    "InputUsed",
     "Monitoring",
     "ReferenceOut",
     "Regimen",
     "RulesIdentity",
 ]
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 # Read by pydantic only when `mgassist schema output` derives the JSON Schema: every key is
 # always present in the output (so all are required), and no other key may appear.
 _SCHEMA_CONFIG: dict[str, Any] = {"json_schema_serialization_defaults_required": True,
@@ -153,6 +154,19 @@ class Derived:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class InputUsed:
+    """One row of "inputs as used": a value as entered beside the value the rules used."""
+
+    __pydantic_config__ = _SCHEMA_CONFIG
+
+    field: str
+    label: str
+    entered: str
+    used: str
+    citations: list[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReferenceOut:
     """A cited reference, numbered in order of first citation."""
 
@@ -195,6 +209,7 @@ class Assessment:
     monitoring: Monitoring | None
     derived: Derived
     inputs: dict[str, Any]
+    inputs_used: list[InputUsed]
     references: dict[str, ReferenceOut]
     rules: RulesIdentity
     disclaimer: str

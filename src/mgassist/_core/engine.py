@@ -38,6 +38,7 @@ from .conditions import (
 )
 from .contract import CrclMethod
 from .crcl import CrclEstimate, cockcroft_gault, round_down
+from .inputs_used import inputs_used
 from .patient import Measured, Patient
 from .ruleset import PLACEHOLDER, FindingRule, RuleSet
 from .walk import DecisionCache, Fired, Observer, decide
@@ -88,6 +89,7 @@ def evaluate_patient(patient: Patient, rules: RuleSet, *,
                    patient.med_names)
     findings = [_finding(f, rules.findings[f.id], texts) for f in outcome.findings]
     step = outcome.step
+    derived = _derived(patient, renal, numbers)
     return Assessment(
         id=patient.id,
         status=outcome.status,
@@ -98,8 +100,9 @@ def evaluate_patient(patient: Patient, rules: RuleSet, *,
         findings=findings,
         regimen=outcome.regimen,
         monitoring=outcome.monitoring,
-        derived=_derived(patient, renal, numbers),
+        derived=derived,
         inputs=dict(patient.inputs),
+        inputs_used=inputs_used(patient.inputs, derived, rules),
         references=dict(outcome.references),
         rules=RulesIdentity(version=rules.version, sha256=rules.sha256, source=rules.source),
         disclaimer=DISCLAIMER,

@@ -234,12 +234,12 @@ def interview(
         raise typer.Exit(ExitCode.PROBLEMS) from None
     assessment = evaluate_patient(done.patient, loaded)
     typer.echo(None, err=True)
-    show(assessment, loaded, as_json=as_json, more=None)
+    show(assessment, as_json=as_json, more=None)
     if save is not None:
         write_atomically(save, assessment.to_json(indent=True) + "\n")
         typer.echo(f"Saved the JSON assessment to {save}.", err=True)
     if not as_json and wants_full(prompter):
-        show(assessment, loaded, as_json=False, full=True)
+        show(assessment, as_json=False, full=True)
     typer.echo(f"The same assessment in one command:\n  {done.command(extra)}", err=True)
 
 

@@ -189,7 +189,7 @@ def run_assess(given: Mapping[str, Sequence[str]], *, rules_path: Path | None, a
         errors.sort(key=lambda error: order.get(error.field, len(order)))
         return report_input_errors(errors, as_json=as_json, names=FLAGS)
     if not explain:
-        show(evaluate_patient(patient, rules), rules, as_json=as_json, full=full)
+        show(evaluate_patient(patient, rules), as_json=as_json, full=full)
         return ExitCode.OK
     from mgassist._core.trace import assess_and_trace
 
@@ -201,7 +201,7 @@ def run_assess(given: Mapping[str, Sequence[str]], *, rules_path: Path | None, a
         return ExitCode.OK
     from .trace_text import trace_lines
 
-    show(assessment, rules, as_json=False, full=full)
+    show(assessment, as_json=False, full=full)
     sys.stdout.write("\n".join(trace_lines(entries, version=rules.version,
                                            sha256=rules.sha256)) + "\n")
     return ExitCode.OK
@@ -210,7 +210,7 @@ def run_assess(given: Mapping[str, Sequence[str]], *, rules_path: Path | None, a
 FULL_HINT = "Full report: --full."
 
 
-def show(assessment: Any, rules: RuleSet, *, as_json: bool, full: bool = False,
+def show(assessment: Any, *, as_json: bool, full: bool = False,
          more: str | None = FULL_HINT) -> None:
     """Print the assessment: the JSON object, or the text report (brief unless ``full``;
     ``more`` ends the brief one, saying how to see the full one)."""
@@ -220,4 +220,4 @@ def show(assessment: Any, rules: RuleSet, *, as_json: bool, full: bool = False,
         return
     from .render import render_report
 
-    render_report(assessment, rules, full=full, more=more)
+    render_report(assessment, full=full, more=more)

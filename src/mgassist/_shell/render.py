@@ -16,13 +16,12 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from mgassist._core.assessment import Assessment
-from mgassist._core.ruleset import RuleSet
 
 __all__ = ["RecordsProgress", "render_report"]
 
 
 def render_report(
-    assessment: Assessment, rules: RuleSet, *, file: IO[str] | None = None,
+    assessment: Assessment, *, file: IO[str] | None = None,
     width: int | None = None, color: bool | None = None, full: bool = False,
     more: str | None = None,
 ) -> None:
@@ -38,7 +37,7 @@ def render_report(
     if full:
         from .render_full import full_blocks
 
-        blocks: Iterable[Any] = full_blocks(assessment, rules, console.width)
+        blocks: Iterable[Any] = full_blocks(assessment, console.width)
     else:
         from .render_brief import brief_blocks
 

@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from mgassist._core.assessment import Assessment, Regimen
-from mgassist._core.fields import field_label
-from mgassist._core.ruleset import RuleSet
 
 from .render_parts import (
     SEVERITY_STYLE,
@@ -23,14 +21,14 @@ from .render_parts import (
 __all__ = ["full_blocks"]
 
 
-def full_blocks(assessment: Assessment, rules: RuleSet, width: int) -> Iterator[Any]:
+def full_blocks(assessment: Assessment, width: int) -> Iterator[Any]:
     """The blocks of the full report, in reading order (None: a block with nothing to show)."""
     numbers = numbering(assessment)
     yield decision_panel(assessment, assessment.findings, width)
     yield _findings(assessment, numbers)
     yield _regimen(assessment.regimen, numbers)
     yield _monitoring(assessment, numbers)
-    yield _inputs(assessment, rules, numbers)
+    yield _inputs(assessment, numbers)
     yield _references(assessment, width)
     yield footer(assessment, None, width)
 
@@ -121,69 +119,21 @@ def _monitoring(assessment: Assessment, numbers: dict[str, int]) -> Any:
     return text
 
 
-def _inputs(assessment: Assessment, rules: RuleSet, numbers: dict[str, int]) -> Any:
+def _inputs(assessment: Assessment, numbers: dict[str, int]) -> Any:
     from rich.table import Table
     from rich.text import Text  # what was typed is shown as typed, never read as markup
 
-    derived = assessment.derived
     table = Table(title="Inputs as used", title_justify="left", expand=True, title_style="bold")
     table.add_column("Field", width=17)
     table.add_column("As entered", ratio=3)
     table.add_column("As used", ratio=5)
-    used = {"mg": derived.mg_mmol_l, "k": derived.k_mmol_l, "ca": derived.ca_mmol_l,
-            "albumin": derived.albumin_g_l, "creatinine": derived.creatinine_mg_dl,
-            "egfr": derived.egfr_ml_min_173, "age": derived.age_years,
-            "weight": derived.weight_kg, "height": derived.height_cm,
-            "current_dose": derived.current_dose_mmol_per_day}
-    for name, value in assessment.inputs.items():
-        if name == "crcl":
-            continue
-        rule = rules.quantities.get(name)
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        number = used.get(name)
-        bound = (derived.egfr_comparator or "") if name == "egfr" else ""
-        as_used = bound + rule.as_used(number) if rule is not None and number is not None else ""
-        if name == "meds":
-            as_used = _meds_as_used(derived, rules)
-        table.add_row(field_label(name, rules), Text(shown), Text(as_used))
-    if derived.ca_adjusted_mmol_l is not None:
-        table.add_row("adjusted calcium", "-", f"{derived.ca_adjusted_mmol_l:.2f} mmol/L "
-                      f"(for albumin {derived.albumin_g_l:g} g/L)")
-    cg_cite = rules.cockcroft_gault.cite
-    method = derived.crcl_method.value if derived.crcl_method is not None else None
-    if derived.crcl_ml_min is not None:
-        if method == "cockcroft-gault":
-            how = "Cockcroft-Gault" + _cg_basis(assessment, numbers, cg_cite)
-        else:
-            how = "eGFR, in place of creatinine clearance" if method == "egfr" else "reported"
-        bound = derived.crcl_comparator or ""
-        table.add_row("renal function used", Text(str(assessment.inputs.get("crcl", "-"))),
-                      f"{bound}{derived.crcl_ml_min:g} mL/min ({how})")
-    if method != "cockcroft-gault" and derived.crcl_cockcroft_gault_ml_min is not None:
-        table.add_row("Cockcroft-Gault", "-",
-                      f"{derived.crcl_cockcroft_gault_ml_min:g} mL/min, for comparison"
-                      + _cg_basis(assessment, numbers, cg_cite))
-    for note in derived.notes:
+    for row in assessment.inputs_used:
+        cited = cites(row.citations, numbers)
+        table.add_row(row.label, Text(row.entered), Text(row.used + (f" {cited}" if cited
+                                                                     else "")))
+    for note in assessment.derived.notes:
         table.add_row("note", "", Text(note))
     return table
-
-
-def _meds_as_used(derived: Any, rules: RuleSet) -> str:
-    """The classes read from the medication names, then the names not recognised."""
-    parts = [rules.vocabulary.label("meds", c) for c in derived.med_classes]
-    if derived.meds_not_recognised:
-        parts.append("not recognised: " + ", ".join(derived.meds_not_recognised))
-    return "; ".join(parts)
-
-
-def _cg_basis(assessment: Assessment, numbers: dict[str, int],
-              cite: tuple[str, ...]) -> str:
-    derived = assessment.derived
-    basis = derived.crcl_weight_basis.value if derived.crcl_weight_basis else "actual"
-    text = f": {basis} weight {derived.crcl_weight_kg:g} kg"
-    if derived.bmi is not None and derived.ideal_body_weight_kg is not None:
-        text += f", BMI {derived.bmi:g}, ideal {derived.ideal_body_weight_kg:g} kg"
-    return text + (" " + cites(list(cite), numbers) if cite else "")
 
 
 def _references(assessment: Assessment, width: int) -> list[Any]:
