@@ -18,6 +18,11 @@ from .ruleset import RuleSet
 
 __all__ = ["inputs_used"]
 
+# Rows repeat across a batch (the same value typed the same way): each is built once. A row is
+# a frozen object, shared safely; its citations list is empty and never appended to.
+_ROWS: dict[tuple[int, str, str, float | None, str], tuple[RuleSet, InputUsed]] = {}
+_ROWS_LIMIT = 65_536
+
 
 def inputs_used(inputs: Mapping[str, Any], derived: Derived, rules: RuleSet) -> list[InputUsed]:
     """The rows of "Inputs as used" for these inputs and what was derived from them."""
@@ -30,17 +35,27 @@ def inputs_used(inputs: Mapping[str, Any], derived: Derived, rules: RuleSet) -> 
     ordered = [spec.name for spec in FIELDS if spec.name in inputs]  # the same on every surface
     ordered += [name for name in inputs if name not in ordered]
     for name in ordered:
-        value = inputs[name]
         if name == "crcl":
             continue  # the renal row below says what was used, and how
-        rule = rules.quantities.get(name)
+        entered = _shown(inputs[name])
+        if name == "meds":
+            rows.append(InputUsed(field=name, label=field_label(name, rules), entered=entered,
+                                  used=_meds(derived, rules), citations=[]))
+            continue
         number = used.get(name)
         bound = (derived.egfr_comparator or "") if name == "egfr" else ""
-        as_used = bound + rule.as_used(number) if rule is not None and number is not None else ""
-        if name == "meds":
-            as_used = _meds(derived, rules)
-        rows.append(InputUsed(field=name, label=field_label(name, rules), entered=_shown(value),
-                              used=as_used, citations=[]))
+        key = (id(rules), name, entered, number, bound)
+        hit = _ROWS.get(key)
+        if hit is None or hit[0] is not rules:  # rules kept alive with the row: ids unique
+            if len(_ROWS) >= _ROWS_LIMIT:
+                _ROWS.clear()
+            rule = rules.quantities.get(name)
+            as_used = bound + rule.as_used(number) if rule is not None and number is not None \
+                else ""
+            hit = rules, InputUsed(field=name, label=field_label(name, rules), entered=entered,
+                                   used=as_used, citations=[])
+            _ROWS[key] = hit
+        rows.append(hit[1])
     if derived.ca_adjusted_mmol_l is not None:
         rows.append(InputUsed(field="ca_adjusted", label="adjusted calcium", entered="-",
                               used=f"{derived.ca_adjusted_mmol_l:.2f} mmol/L (for albumin "
