@@ -15,7 +15,6 @@ from pathlib import Path
 from conftest import finding_ids
 
 from mgassist import Assessment, RuleSet, evaluate, load_rules, parse_patient
-from mgassist._core.engine import DecisionCache, evaluate_patient, patient_facts
 from mgassist._rulebook.source import bundled_rules_path
 
 CG = "cockcroft1976-nephron"  # the Cockcroft-Gault paper (rules/cockcroft_gault, references)
@@ -52,32 +51,6 @@ PATIENTS = [
     {"mg": "0.6 mmol/L", "creatinine": "1.0 mg/dL", "age": 40, "sex": "male",  # CG: 97.2
      "weight": "70 kg"},
 ]
-
-
-def test_the_batch_cache_gives_the_engines_answer(rules: RuleSet) -> None:
-    cache = DecisionCache(rules)
-    for raw in PATIENTS:
-        patient = parse_patient(raw, rules)
-        expected = evaluate(patient, rules).to_json_bytes()
-        assert evaluate_patient(patient, rules, cache=cache).to_json_bytes() == expected, raw
-    assert 0 < len(cache._entries) < len(PATIENTS), "the cache was used, and hit"
-
-
-def test_a_full_cache_still_answers(rules: RuleSet) -> None:
-    cache = DecisionCache(rules, limit=1)
-    for raw in PATIENTS:
-        patient = parse_patient(raw, rules)
-        assert evaluate_patient(patient, rules, cache=cache).to_json_bytes() == \
-            evaluate(patient, rules).to_json_bytes(), raw
-    assert len(cache._entries) == 1  # cleared when full: memory stays bounded
-
-
-def test_a_hit_reuses_the_outcome(rules: RuleSet) -> None:
-    cache = DecisionCache(rules)
-    first = patient_facts(parse_patient(PATIENTS[0], rules), rules)[1:]
-    again = patient_facts(parse_patient(PATIENTS[4], rules), rules)[1:]
-    assert cache.outcome(*first, False) is cache.outcome(*again, False)
-    assert cache.outcome(*first, False) is not cache.outcome(*first, True)
 
 
 # --- texts and citations that depend on how renal function was known -------------------------

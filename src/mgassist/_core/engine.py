@@ -41,9 +41,9 @@ from .crcl import CrclEstimate, cockcroft_gault, round_down
 from .inputs_used import inputs_used
 from .patient import Measured, Patient
 from .ruleset import PLACEHOLDER, FindingRule, RuleSet
-from .walk import DecisionCache, Fired, Observer, decide
+from .walk import Fired, Observer, decide
 
-__all__ = ["DISCLAIMER", "DecisionCache", "Renal", "evaluate_patient", "patient_facts"]
+__all__ = ["DISCLAIMER", "Renal", "evaluate_patient", "patient_facts"]
 
 DISCLAIMER = (
     "mgassist supports, and does not replace, clinical judgement. Check every recommendation "
@@ -71,20 +71,13 @@ class Renal:
 
 
 def evaluate_patient(patient: Patient, rules: RuleSet, *,
-                     cache: DecisionCache | None = None,
                      observer: Observer | None = None) -> Assessment:
     """Assess one validated patient against a loaded rule set.
 
-    ``cache`` (batch): reuse the rule outcomes of an earlier patient with the same decision
-    signature; the answer is identical with or without it (tests/test_batch.py checks).
-    ``observer``: called with every rule as the walk meets it (``walk``); the walk then
-    runs for this patient, never from the cache."""
+    ``observer``: called with every rule as the walk meets it (``walk``)."""
     renal, numbers, lists, singles = patient_facts(patient, rules)
     cg_cited = renal.method is CrclMethod.COCKCROFT_GAULT or renal.estimate is not None
-    if cache is None or observer is not None:
-        outcome = decide(rules, numbers, lists, singles, cg_cited, observer)
-    else:
-        outcome = cache.outcome(numbers, lists, singles, cg_cited)
+    outcome = decide(rules, numbers, lists, singles, cg_cited, observer)
     texts = _Texts(rules, numbers, renal, outcome.risk_labels, patient.meds_not_recognised,
                    patient.med_names)
     findings = [_finding(f, rules.findings[f.id], texts) for f in outcome.findings]

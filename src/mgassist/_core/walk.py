@@ -11,8 +11,7 @@ numbered by first citation.
 An ``observer`` (a callable) receives a ``WalkEvent`` for every rule as the walk meets it:
 evaluated or not, fired or not, and what that did. The ``--explain`` trace and the coverage of
 ``rules test`` are such observers (``trace``), so they cannot disagree with the decision.
-Without an observer the walk builds no event. ``DecisionCache`` (batch) reuses the outcome of
-an earlier patient with the same decision signature.
+Without an observer the walk builds no event.
 """
 
 from __future__ import annotations
@@ -25,12 +24,12 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from .assessment import Monitoring, ReferenceOut, Regimen
-from .conditions import Condition, Evaluator, Facts, NumberFact, compare, compiled, evaluate
+from .conditions import Condition, Evaluator, Facts, NumberFact, compiled, evaluate
 from .contract import Severity, Status
 from .regimen import choose_regimen
 from .ruleset import Detail, FindingRule, Reason, RiskFactor, RuleSet, ScheduleItem, Step
 
-__all__ = ["DecisionCache", "Fired", "Kind", "Observer", "Outcome", "WalkEvent", "decide",
+__all__ = ["Fired", "Kind", "Observer", "Outcome", "WalkEvent", "decide",
            "detail_id", "monitoring_item_id"]
 
 Kind = Literal["risk-factor", "step", "finding", "detail", "regimen", "monitoring-reason",
@@ -198,35 +197,6 @@ def decide(rules: RuleSet, numbers: Mapping[str, NumberFact],
     return Outcome(step, status, tuple(_step_matched(step, decided)) if step else (),
                    tuple(risk_labels), tuple(findings), regimen, monitoring,
                    _references(rules, program.references, cited))
-
-
-class DecisionCache:
-    """Rule outcomes by decision signature, for assessing many patients (batch).
-
-    The signature holds everything a condition can see: the result of every number comparison
-    in the rule set (after the boundary rule), which numbers are known, the vocabulary lists
-    and single choices, and whether Cockcroft-Gault is cited. Two patients with the same
-    signature get the same outcome from the rules; only the printed values differ.
-    """
-
-    def __init__(self, rules: RuleSet, *, limit: int = 4096) -> None:
-        self._rules = rules
-        self._compares = tuple(rules.compares())
-        self._entries: dict[tuple[object, ...], Outcome] = {}
-        self._limit = limit
-
-    def outcome(self, numbers: Mapping[str, NumberFact], lists: Mapping[str, frozenset[str]],
-                singles: Mapping[str, str | None], cg_cited: bool) -> Outcome:
-        """The outcome for these facts, computed once per distinct signature."""
-        key = (tuple(compare(numbers.get(c.fact), c.op, c.threshold) for c in self._compares),
-               frozenset(numbers), tuple(lists.values()), tuple(singles.values()), cg_cited)
-        found = self._entries.get(key)
-        if found is None:
-            if len(self._entries) >= self._limit:  # memory stays bounded on any input
-                self._entries.clear()
-            found = decide(self._rules, numbers, lists, singles, cg_cited)
-            self._entries[key] = found
-        return found
 
 
 def _first_true_step(steps: tuple[tuple[Step, Evaluator], ...], facts: Facts,

@@ -32,7 +32,7 @@ _PROGRESS_EVERY = 2048  # records between progress updates
 def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | None) -> int:
     """Assess every record of ``source`` (a path or ``-``); 0 all assessed, 1 some errors,
     2 unusable arguments or input. Output lines are written as records are read (streaming)."""
-    from mgassist._core.engine import DecisionCache, evaluate_patient
+    from mgassist._core.engine import evaluate_patient
     from mgassist._core.patient import parse_patient
     from mgassist._files import AtomicWriter, check_writable
 
@@ -69,13 +69,11 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
         rules = load_or_fail(rules_path, as_json=False)
         chosen = Format(fmt) if fmt != "auto" else detect_format(source, stream.peek(64))
 
-        cache = DecisionCache(rules)
         memo: dict[Any, Any] = {}
         statuses: Counter[Status] = Counter()
 
         def assess(raw: dict[str, Any]) -> bytes:
-            assessment = evaluate_patient(parse_patient(raw, rules, memo=memo), rules,
-                                          cache=cache)
+            assessment = evaluate_patient(parse_patient(raw, rules, memo=memo), rules)
             line = assessment.to_json_bytes()
             statuses[assessment.status] += 1  # counted here: the JSON is never parsed back
             return line
