@@ -81,6 +81,7 @@ class Patient(Struct, frozen=True, kw_only=True):
 _ENUMS: dict[str, Any] = {"meds": MedClass, "conditions": Condition, "symptoms": Symptom,
                           "indications": Indication}
 _SHOWN_CHARS = 64
+_BY_KEY = {key: spec for spec in FIELDS for key in spec.keys}  # every accepted key -> field
 _ALIASES = {"female": "female", "f": "female", "woman": "female", "male": "male", "m": "male",
             "man": "male"}
 
@@ -92,7 +93,7 @@ def parse_patient(raw: Mapping[str, Any], rules: RuleSet, *,
     ``memo`` (batch): a dict kept across calls with the same rules, remembering each field's
     parse of a text value, so the many repeats of "0.62 mmol/L" in a file are read once."""
     errors: list[InputError] = []
-    by_key = {key: spec for spec in FIELDS for key in spec.keys}
+    by_key = _BY_KEY
     values: dict[str, Any] = {}
     inputs: dict[str, Any] = {}
     for key, value in raw.items():
