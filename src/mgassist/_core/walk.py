@@ -101,7 +101,10 @@ class _Program(Struct, frozen=True):
                           tuple[tuple[Detail, Evaluator | None], ...]], ...]
     schedule: tuple[tuple[ScheduleItem, Evaluator | None], ...]
     reasons: tuple[tuple[Reason, Evaluator], ...]
-    references: dict[tuple[str, int], ReferenceOut]  # (id, number) -> as printed, built once
+    # Built once and shared (frozen; never changed after): what depends only on these keys.
+    references: dict[tuple[str, int], ReferenceOut]  # (id, number) -> as printed
+    regimens: dict[tuple[str | None, Status, bool], Regimen | None]  # step, status, alt.
+    monitorings: dict[tuple[tuple[int, ...], tuple[str, ...]], Monitoring]  # shown, because
 
 
 _PROGRAMS: dict[int, tuple[RuleSet, _Program, bool]] = {}
@@ -138,7 +141,7 @@ def _build(rules: RuleSet, make: Callable[[Condition], Evaluator]) -> _Program:
         tuple((f, make(f.when), tuple((d, maybe(d.when)) for d in f.details))
               for f in rules.findings.values()),
         tuple((item, maybe(item.when)) for item in rules.monitoring.schedule),
-        tuple((r, make(r.when)) for r in rules.monitoring.reasons), {})
+        tuple((r, make(r.when)) for r in rules.monitoring.reasons), {}, {}, {})
 
 
 def decide(rules: RuleSet, numbers: Mapping[str, NumberFact],
@@ -177,8 +180,13 @@ def decide(rules: RuleSet, numbers: Mapping[str, NumberFact],
     findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
     fired = {f.id for f in findings}
 
-    regimen = choose_regimen(rules.regimen, status=status, step=step.id if step else None,
-                             fired=fired)
+    step_id = step.id if step else None
+    regimen_key = (step_id, status, rules.regimen.alternative_finding in fired)
+    if regimen_key in program.regimens:  # it reads nothing else of the patient
+        regimen = program.regimens[regimen_key]
+    else:
+        regimen = choose_regimen(rules.regimen, status=status, step=step_id, fired=fired)
+        program.regimens[regimen_key] = regimen
     if observer is not None:
         observer(WalkEvent("regimen", regimen.dose_basis.value if regimen else "none",
                            regimen is not None, _regimen_effect(status, step, regimen),
@@ -286,14 +294,16 @@ def _monitoring(rules: RuleSet, program: _Program, facts: Facts, status: Status,
             for reason in plan.reasons:
                 observer(WalkEvent("monitoring-reason", reason.label, False, why))
         return None
-    items = []
+    items, shown_at = [], []
     for index, (item, shown_when) in enumerate(program.schedule):
         if shown_when is None:
             items.append(item)
+            shown_at.append(index)
             continue
         shown = shown_when(facts, None) is True
         if shown:
             items.append(item)
+            shown_at.append(index)
         if observer is not None:
             observer(WalkEvent("monitoring-item", monitoring_item_id(index), shown,
                                "shown" if shown else "not shown", item.when, facts))
@@ -307,12 +317,19 @@ def _monitoring(rules: RuleSet, program: _Program, facts: Facts, status: Status,
             observer(WalkEvent("monitoring-reason", reason.label, applies,
                                "monitor more often" if applies else "not a reason here",
                                reason.when, facts))
-    cites = [c for item in items for c in item.cite]
-    return Monitoring(schedule=[item.text for item in items], more_often_because=because,
-                      more_often_text=plan.more_often_text,
-                      citations=list(dict.fromkeys([*cites, *plan.more_often_cite])),
-                      basis_notes=[f"{item.text} - {item.basis}" for item in items
-                                   if item.basis])
+    key = (tuple(shown_at), tuple(because))
+    built = program.monitorings.get(key)
+    if built is None:
+        if len(program.monitorings) >= 4096:  # reasons name matched items: keep it bounded
+            program.monitorings.clear()
+        cites = [c for item in items for c in item.cite]
+        built = Monitoring(schedule=[item.text for item in items], more_often_because=because,
+                           more_often_text=plan.more_often_text,
+                           citations=list(dict.fromkeys([*cites, *plan.more_often_cite])),
+                           basis_notes=[f"{item.text} - {item.basis}" for item in items
+                                        if item.basis])
+        program.monitorings[key] = built
+    return built
 
 
 def _regimen_effect(status: Status, step: Step | None, regimen: Regimen | None) -> str:
