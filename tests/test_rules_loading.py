@@ -824,3 +824,13 @@ def test_predicates_used_within_the_limits_load(tmp_path: Path) -> None:
                 *(f"  c{k}: {{not: {{is: c{k - 1}}}}}" for k in range(1, 18)))
     assert "c17" in read(folder, "decision.yaml")
     load_rules(folder)  # 18 levels with is: written out: well within 40
+
+
+def test_a_canonical_unit_pint_does_not_know_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    # pint raised UndefinedUnitError through the loader: `rules validate` said "internal error"
+    folder = copy_rules(tmp_path)
+    line = edit(folder, "quantities.yaml", "canonical: day", "canonical: days per dose")
+    errors = errors_of(folder)
+    assert_reported(errors, "quantities.yaml", line, "canonical unit must be day")
+    assert_reported(errors, "quantities.yaml", line - 2, "days_on_dose",
+                    "unknown unit 'days per dose'")

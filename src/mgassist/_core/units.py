@@ -83,7 +83,10 @@ def convert(
     with the target's dimension wins, so a wrong dimension raises UnitProblem.
     """
     ureg = registry()
-    target_unit = ureg.parse_units(_pint_spelling(target))
+    try:
+        target_unit = ureg.parse_units(_pint_spelling(target))
+    except Exception as exc:  # pint raises several unrelated types for a bad unit
+        raise UnitProblem(f"unknown unit {target!r}") from exc
     steps: list[Any] = [1]
     if molar_mass is not None:
         steps += [1 / molar_mass, molar_mass]
