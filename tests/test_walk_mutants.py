@@ -11,12 +11,12 @@ crcl-reduced-dose 60 mL/min.
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from mgassist import RuleSet, evaluate, load_rules, parse_patient
 from mgassist._core.conditions import (
