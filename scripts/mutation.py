@@ -5,7 +5,7 @@
     python scripts/mutation.py --report         # the score of what has run so far
 
 Which modules and which tests: [tool.mutmut] in pyproject.toml. mutmut works in a copy of the
-repository (./mutants) and needs ../shared beside the repository, as CI does. The score is
+repository (./mutants); the tests need nothing beside the repository. The score is
 killed / (killed + survived + untested), per module and overall, with a 95 % Wilson interval
 when sampled; timeouts count as killed (the mutant made the tests hang). Survivors are listed
 with their diffs (mutmut show) so each can be killed by a test or judged equivalent
