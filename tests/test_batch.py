@@ -120,7 +120,7 @@ def test_stdin_jsonl_and_csv_are_detected(cli_runner_input: Any) -> None:
     result = cli_runner_input(["batch", "-"], "id,mg,crcl\nz,0.9 mmol/L,80 mL/min\n")
     assert result.exit_code == 0
     assert out_lines(result.stdout)[0]["status"] == "do-not-supplement"
-    result = cli_runner_input(["batch", "-", "--format", "csv"], data)
+    result = cli_runner_input(["batch", "-", "--input-format", "csv"], data)
     assert result.exit_code == 2  # a JSON line read as a CSV header
 
 

@@ -101,7 +101,7 @@ def test_a_spreadsheet_saved_with_semicolons_or_tabs_is_read_as_with_commas(
     # p1 supplement (0.6 < 0.70, CrCl 80); p2 contraindicated (CrCl 15 < 20)
     assert [line["status"] for line in out_lines(result.stdout)] == [
         "supplement", "contraindicated"]
-    piped = stdin(["batch", "-", "--format", "csv"], other.read_bytes())
+    piped = stdin(["batch", "-", "--input-format", "csv"], other.read_bytes())
     assert piped.stdout == result.stdout
 
 
@@ -314,7 +314,7 @@ def test_an_input_without_records_is_refused(cli: Cli, tmp_path: Path, name: str
 
 def test_standard_input_without_records_is_refused() -> None:
     for args, accepted in ((["batch", "-"], CSV_ACCEPTED),  # not '{': read as CSV
-                           (["batch", "-", "--format", "jsonl"], JSONL_ACCEPTED)):
+                           (["batch", "-", "--input-format", "jsonl"], JSONL_ACCEPTED)):
         result = stdin(args, b"\n\n")
         assert (result.exit_code, result.stdout) == (2, "")
         assert result.stderr == ("error: input: '-' has no records: it is empty or holds only "

@@ -1085,7 +1085,7 @@ def test_batch_jsonl(case: tuple[bytes, list[int], dict[int, Item]], how: str,
     if how == "stdin-auto" and data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"{":
         how = "stdin-jsonl"  # auto-detection would read it as CSV: tested below
     if how.startswith("stdin"):
-        fmt = ["--format", "jsonl"] if how == "stdin-jsonl" else []
+        fmt = ["--input-format", "jsonl"] if how == "stdin-jsonl" else []
         run = invoke(["batch", "-", *fmt], stdin=data)
     else:
         folder = tmp_path_factory.mktemp("jsonl")
@@ -1184,7 +1184,7 @@ def test_batch_csv(case: tuple[bytes, bool, list[dict[str, str]], list[list[str]
                    via_stdin: bool, tmp_path_factory: pytest.TempPathFactory) -> None:
     data, valid, as_records, rows = case
     if via_stdin:
-        run = invoke(["batch", "-", "--format", "csv"], stdin=data)
+        run = invoke(["batch", "-", "--input-format", "csv"], stdin=data)
     else:
         source = tmp_path_factory.mktemp("csv") / "in.csv"
         source.write_bytes(data)
@@ -1272,7 +1272,7 @@ def raw_inputs(draw: st.DrawFn) -> bytes:
     "test_csv_blank_lines_before_the_header_are_skipped")
 def test_batch_any_bytes(data: bytes, fmt: str, name: str,
                          tmp_path_factory: pytest.TempPathFactory) -> None:
-    args = ["batch", name, *([] if fmt == "auto" else ["--format", fmt])]
+    args = ["batch", name, *([] if fmt == "auto" else ["--input-format", fmt])]
     if name == "-":
         run = invoke(args, stdin=data)
     else:
@@ -1447,7 +1447,7 @@ def test_csv_cell_over_the_csv_field_limit_costs_only_its_record() -> None:
     big = "x" * 140_000
     data = (f"mg,crcl\n{big},80 mL/min\n0.6 mmol/L,80 mL/min\n\"{big}\"\n0.9 mmol/L,\n"
             .encode())
-    run = invoke(["batch", "-", "--format", "csv"], stdin=data)
+    run = invoke(["batch", "-", "--input-format", "csv"], stdin=data)
     lines = [json.loads(line) for line in run.stdout.splitlines()]
     assert run.code == 1
     assert [x["line"] for x in lines] == [2, 3, 4, 5]
@@ -1455,7 +1455,7 @@ def test_csv_cell_over_the_csv_field_limit_costs_only_its_record() -> None:
     for line in (lines[0], lines[2]):
         assert line["error"]["field"] == "record" and "cannot be read as CSV" in \
             line["error"]["message"] and big not in line["error"]["message"], line
-    header = invoke(["batch", "-", "--format", "csv"], stdin=f"{big}\n1\n".encode())
+    header = invoke(["batch", "-", "--input-format", "csv"], stdin=f"{big}\n1\n".encode())
     assert header.code == 2 and header.stdout == "", header
     assert header.stderr.startswith("error: header: cannot be read as CSV"), header.stderr
 
@@ -1464,7 +1464,7 @@ def test_csv_blank_lines_before_the_header_are_skipped() -> None:
     """A blank first line became an empty header, and every row an error ("has 2 cells; the
     header has 0"); a row of empty cells first became a header of blank names (exit 2)."""
     for prefix in ("\n", "\r\n\r\n", ",,\n", " \n"):
-        run = invoke(["batch", "-", "--format", "csv"],
+        run = invoke(["batch", "-", "--input-format", "csv"],
                      stdin=f"{prefix}mg,crcl\n0.6 mmol/L,80 mL/min\n".encode())
         (line,) = [json.loads(text) for text in run.stdout.splitlines()]
         assert run.code == 0 and line["status"] == "supplement", (prefix, run)
@@ -1512,5 +1512,5 @@ def test_blank_id_is_null_on_error_lines_as_on_assessed_lines() -> None:
     """A blank id means "not given": an assessed record's line had "id": null, but an error
     line echoed "id": "" (so joining the output back to the input differed by outcome)."""
     data = b'{"id": " ", "mg": "0.6 mmol/L"}\n{"id": "", "mg": "0.6"}\n'
-    run = invoke(["batch", "-", "--format", "jsonl"], stdin=data)
+    run = invoke(["batch", "-", "--input-format", "jsonl"], stdin=data)
     assert [json.loads(line)["id"] for line in run.stdout.splitlines()] == [None, None]

@@ -55,6 +55,12 @@ class InputError(MgassistError):
     def __str__(self) -> str:
         return self.message()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # An exception pickles its attributes by setting them after creation, which a frozen
+        # dataclass refuses: rebuild it from its fields instead (batch --jobs sends errors
+        # between processes).
+        return (type(self), (self.field, self.value, self.problem, self.accepted, self.label))
+
     def as_json(self) -> dict[str, str]:
         """The ``{"field": ..., "message": ...}`` object of the JSON error contract: the field
         is the JSON key, whatever the command line called it."""

@@ -1,5 +1,6 @@
-"""The ``batch`` command without the argument parser: open the input, assess every record,
-stream the JSON lines out (atomically to a file when asked), report and return the exit code.
+"""The ``batch`` command without the argument parser: open the input, assess every record
+(in worker processes with ``--jobs``), stream them out as JSON Lines, CSV or Parquet (atomically
+to a file when asked), report and return the exit code.
 
 On stderr: a note naming the CSV columns ignored (before any record), a progress bar counting
 records (a file over 1 MB, stderr a terminal), and a summary at the end (counts by status)."""
@@ -29,29 +30,26 @@ _PROGRESS_FROM_BYTES = 1024 * 1024  # a progress bar for inputs over 1 MB, when 
 _PROGRESS_EVERY = 2048  # records between progress updates
 
 
-def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | None) -> int:
-    """Assess every record of ``source`` (a path or ``-``); 0 all assessed, 1 some errors,
-    2 unusable arguments or input. Output lines are written as records are read (streaming)."""
-    from mgassist._core.engine import evaluate_patient
-    from mgassist._core.patient import parse_patient
-    from mgassist._files import AtomicWriter, check_writable
+def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | None,
+              input_format: str = "auto", jobs: int = 1) -> int:
+    """Assess every record of ``source`` (a path or ``-``) and write them in ``fmt`` (jsonl,
+    csv or parquet); 0 all assessed, 1 some errors, 2 unusable arguments or input. Output is
+    written as records are read (streaming), by ``jobs`` worker processes (0: every CPU)."""
+    from .batch_jobs import assessed_chunks, cpu_count
+    from .batch_output import OutputFile, OutputFormat, missing_pyarrow
+    from .batch_records import BatchInputError, Format, detect_format, records, summary
 
-    from .batch_records import (
-        BatchInputError,
-        Format,
-        assess_lines,
-        detect_format,
-        records,
-        summary,
-    )
-
-    accepted_formats = "auto, " + ", ".join(f.value for f in Format)
-    if fmt != "auto" and fmt not in {f.value for f in Format}:
-        return report_input_errors([InputError("format", fmt, "is not a format",
-                                               accepted_formats)], as_json=False)
-    problem = check_writable("output", output) if output is not None else None
-    if problem is not None:
-        return report_input_errors([problem], as_json=False)
+    problems = _argument_problems(output=output, fmt=fmt, input_format=input_format, jobs=jobs)
+    if problems:
+        return report_input_errors(problems, as_json=False)
+    out_format = OutputFormat(fmt)
+    if out_format is OutputFormat.PARQUET:
+        problem = missing_pyarrow("format")
+        if problem is None and output is None and sys.stdout.isatty():
+            problem = InputError("format", "parquet", "is binary and standard output is a "
+                                 "terminal", "--output FILE, or a pipe")
+        if problem is not None:
+            return report_input_errors([problem], as_json=False)
     if source == "-":
         stream: Any = sys.stdin.buffer
         if not hasattr(stream, "peek"):  # a test runner's BytesIO: give it a read buffer
@@ -67,32 +65,27 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
         size = path.stat().st_size
     try:
         rules = load_or_fail(rules_path, as_json=False)
-        chosen = Format(fmt) if fmt != "auto" else detect_format(source, stream.peek(64))
-
-        memo: dict[Any, Any] = {}
+        chosen = Format(input_format) if input_format != "auto" else \
+            detect_format(source, stream.peek(64))
         statuses: Counter[Status] = Counter()
-
-        def assess(raw: dict[str, Any]) -> bytes:
-            assessment = evaluate_patient(parse_patient(raw, rules, memo=memo), rules)
-            line = assessment.to_json_bytes()
-            statuses[assessment.status] += 1  # counted here: the JSON is never parsed back
-            return line
-
-        lines = assess_lines(records(stream, chosen, name=source, on_columns=_note), assess)
+        chunks = assessed_chunks(records(stream, chosen, name=source, on_columns=_note),
+                                 rules, out_format, jobs or cpu_count())
         progress = _progress(size)
-        count = failed = 0
+        count = failed = shown = 0
         try:
-            with AtomicWriter(output) if output is not None else _Stdout() as out:
-                for line, assessed in lines:
-                    out.write(line + b"\n")
-                    count += 1
-                    failed += not assessed
-                    if progress is not None and count % _PROGRESS_EVERY == 0:
+            with OutputFile(out_format, output) as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                    count += chunk.records
+                    failed += chunk.failed
+                    statuses.update(chunk.statuses)
+                    if progress is not None and count - shown >= _PROGRESS_EVERY:
+                        shown = count
                         progress.update(count, stream.tell())
         except BatchInputError as exc:
             return report_input_errors(exc.errors, as_json=False)
         finally:
-            lines.close()  # finish reading before the input is closed
+            chunks.close()  # finish reading (and stop any worker) before the input is closed
             if progress is not None:
                 progress.stop()
         sys.stderr.write(summary(records=count, failed=failed, statuses=statuses,
@@ -103,19 +96,34 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
             stream.close()
 
 
+def _argument_problems(*, output: Path | None, fmt: str, input_format: str, jobs: int
+                       ) -> list[InputError]:
+    from mgassist._files import check_writable
+
+    from .batch_output import OutputFormat
+    from .batch_records import Format
+
+    problems: list[InputError] = []
+    if fmt not in {f.value for f in OutputFormat}:
+        problems.append(InputError("format", fmt, "is not an output format",
+                                   ", ".join(f.value for f in OutputFormat)))
+    if input_format != "auto" and input_format not in {f.value for f in Format}:
+        problems.append(InputError("input-format", input_format, "is not an input format",
+                                   "auto, " + ", ".join(f.value for f in Format)))
+    if jobs < 0:
+        problems.append(InputError("jobs", str(jobs), "is negative",
+                                   "a number of worker processes, or 0 for every CPU"))
+    problem = check_writable("output", output) if output is not None else None
+    if problem is not None:
+        problems.append(problem)
+    return problems
+
+
 def _note(columns: Columns) -> None:
     note = columns.note()
     if note is not None:
         sys.stderr.write(note + "\n")
         sys.stderr.flush()
-
-
-class _Stdout:
-    def __enter__(self) -> Any:
-        return sys.stdout.buffer
-
-    def __exit__(self, *exc: object) -> None:
-        sys.stdout.buffer.flush()
 
 
 def _progress(size: int | None) -> RecordsProgress | None:

@@ -1,12 +1,12 @@
-"""Batch: many patients in (JSON Lines or CSV), one JSON line out per record, in input order.
+"""Batch: many patients in (JSON Lines or CSV), one output line or row per record, in order.
 
     records(stream, fmt)         -> Record per input record (a raw dict, or why it is unusable)
     read_header(cells)           -> Columns: which CSV column feeds which patient field
-    assess_lines(records, assess) -> one output line (bytes) per record
     summary(...)                 -> the closing lines for stderr (counts, statuses, destination)
 
-A record that cannot be assessed gives an error line in its place, and the batch goes on:
-output lines == input records, always. Every output line carries the record's ``line`` (where
+(Assessing the records and writing them: ``batch_output``, ``batch_jobs``.) A record that
+cannot be assessed gives an error line in its place, and the batch goes on: output lines ==
+input records, always. Every output line carries the record's ``line`` (where
 it starts in the input) and ``id`` (from the record, or null). Blank lines are not records; an
 input with no record at all is unusable. Streaming throughout: memory does not grow with the
 input.
@@ -24,7 +24,7 @@ import csv
 import difflib
 import io
 import re
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -33,12 +33,12 @@ from typing import IO, Any
 import orjson
 
 from mgassist._core.contract import Status
-from mgassist._core.errors import InputError, InputErrors
+from mgassist._core.errors import InputError
 from mgassist._core.fields import FIELD_BY_NAME, FIELDS
 from mgassist._core.patient import split_items
 
-__all__ = ["COLUMN_SYNONYMS", "BatchInputError", "Columns", "Format", "Record", "assess_lines",
-           "detect_format", "read_header", "records", "summary"]
+__all__ = ["COLUMN_SYNONYMS", "BatchInputError", "Columns", "Format", "Record", "detect_format",
+           "read_header", "records", "summary"]
 
 
 class Format(StrEnum):
@@ -381,46 +381,6 @@ def _all_names() -> str:
 
 def _not_utf8(text: str) -> bool:
     return not text.isascii() and any("\udc80" <= char <= "\udcff" for char in text)
-
-
-Assess = Callable[[dict[str, Any]], bytes]
-
-
-def assess_lines(items: Iterable[Record], assess: Assess
-                 ) -> Generator[tuple[bytes, bool], None, None]:
-    """One output line per record (without the newline) and whether it was assessed.
-
-    ``assess(raw)`` returns the assessment's JSON object (bytes) or raises InputErrors."""
-    for record in items:
-        raw = record.raw
-        if raw is None:
-            assert record.problem is not None
-            yield _error_line(_record_id(record.id), record.line, (record.problem,)), False
-            continue
-        try:
-            assessed = assess(raw)
-        except InputErrors as exc:
-            yield _error_line(_record_id(raw.get("id")), record.line, exc.errors), False
-            continue
-        except Exception as exc:  # a bug must not cost the other records; never echo the record
-            problem = InputError("record", "", f"could not be assessed: internal error "
-                                 f"({type(exc).__name__}); please report it")
-            yield _error_line(_record_id(raw.get("id")), record.line, (problem,)), False
-            continue
-        yield b'{"line":%d,' % record.line + assessed[1:], True
-
-
-def _record_id(value: Any) -> str | None:
-    if isinstance(value, str) and not value.strip():
-        return None  # blank: not given, as parse_patient reads it (an assessed line: null)
-    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
-        return str(value)
-    return None
-
-
-def _error_line(record_id: str | None, line: int, errors: tuple[InputError, ...]) -> bytes:
-    return orjson.dumps({"id": record_id, "line": line, "error": errors[0].as_json(),
-                         "errors": [error.as_json() for error in errors]})
 
 
 def summary(*, records: int, failed: int, statuses: Mapping[Status, int],

@@ -246,32 +246,43 @@ def interview(
 @app.command(cls=HelpCommand, epilog=epilog(
     ["mgassist batch ward.csv --output assessments.jsonl",
      "mgassist batch patients.jsonl > assessments.jsonl",
-     "export-labs | mgassist batch - --format csv"],
+     "mgassist batch cohort.csv --format parquet -o summary.parquet --jobs 0",
+     "export-labs | mgassist batch - --input-format csv --format csv"],
     [(ExitCode.OK, "every record was assessed"),
      (ExitCode.PROBLEMS,
       "some records had errors (each has an error line; all lines were written)"),
-     (ExitCode.INPUT, "unusable arguments or input"), BUG, CTRL_C]))
+     (ExitCode.INPUT, "unusable arguments or input"), BUG,
+     (ExitCode.INTERRUPTED, "interrupted (Ctrl-C): no output file is left, and an existing")
+     , (None, "one is untouched")]))
 def batch(
     source: Annotated[str, typer.Argument(
         metavar="INPUT", help="JSON Lines (.jsonl) or CSV (.csv) file of patients, or - for "
         "standard input", show_default=False)],
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="write the JSON Lines here (atomically) instead of stdout",
+        "--output", "-o", help="write here (atomically) instead of stdout",
         show_default=False, metavar="FILE")] = None,
     fmt: Annotated[str, typer.Option(
-        "--format", help="auto (from the suffix, else the first character), jsonl or csv",
-        metavar="[auto|jsonl|csv]")] = "auto",
+        "--format", help="jsonl: the full assessment per record; csv or parquet: one summary "
+        "row per record (columns: `mgassist schema summary`; parquet needs "
+        "pip install 'mgassist[parquet]')", metavar="[jsonl|csv|parquet]")] = "jsonl",
+    input_format: Annotated[str, typer.Option(
+        "--input-format", help="auto (from the suffix, else the first character), jsonl or "
+        "csv", metavar="[auto|jsonl|csv]")] = "auto",
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", help="worker processes (0: one per CPU); the output is the same "
+        "whatever the number", metavar="N")] = 1,
     rules: RulesOption = None,
 ) -> None:
-    """Assess many patients: one JSON line out per input record, in input order.
+    """Assess many patients: one output line (or row) per input record, in input order.
 
     Keys (JSON) or columns (CSV) are the assess fields in snake_case (mg, crcl, current_dose,
     meds...); several meds in one CSV cell are separated by ';' or ','. A record that cannot be
-    assessed gets an error line naming the field, and the others go on.
+    assessed gets an error line (or row) naming the field, and the others go on.
     """
     from .batch_command import run_batch
 
-    code = run_batch(source, output=output, fmt=fmt, rules_path=rules)
+    code = run_batch(source, output=output, fmt=fmt, rules_path=rules,
+                     input_format=input_format, jobs=jobs)
     if code:
         raise typer.Exit(code)
 
