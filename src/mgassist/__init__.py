@@ -6,6 +6,10 @@
     assessment = evaluate(patient, rules)                  # pure: no I/O
     print(assessment.status, assessment.regimen)
 
+    from mgassist import assess_records, assess_arrow      # many records (docs/scale.md)
+    for result in assess_records([{"id": "a", "mg": "0.6 mmol/L", "crcl": "80 mL/min"}]):
+        print(result["line"], result.get("status") or result["error"])
+
 It supports, and does not replace, clinical judgement.
 """
 
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
     from ._core.patient import Patient, parse_patient
     from ._core.ruleset import RuleSet
     from ._rulebook.loader import load_rules
+    from ._shell.batch_api import assess_arrow, assess_records
 
 # Public names are imported on first use, so `mgassist assess` does not load the rule loader
 # (pydantic, ruamel) when the compiled rules come from the cache: start-up time is a target.
@@ -34,6 +39,7 @@ _HOME = {
     "MgassistError": "_core.errors", "RulesError": "_core.errors", "RulesErrors": "_core.errors",
     "Patient": "_core.patient", "parse_patient": "_core.patient",
     "load_rules": "_rulebook.loader", "RuleSet": "_core.ruleset",
+    "assess_records": "_shell.batch_api", "assess_arrow": "_shell.batch_api",
 }
 
 
@@ -62,6 +68,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "Severity",
     "Status",
+    "assess_arrow",
+    "assess_records",
     "evaluate",
     "load_rules",
     "parse_patient",

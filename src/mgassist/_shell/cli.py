@@ -288,19 +288,23 @@ def batch(
 
 
 @app.command(cls=HelpCommand, epilog=epilog(
-    ["mgassist schema input", "mgassist schema output > assessment.schema.json"],
-    [(ExitCode.OK, "the schema was printed"), (ExitCode.INPUT, "not input or output"), BUG]))
+    ["mgassist schema input", "mgassist schema output > assessment.schema.json",
+     "mgassist schema summary"],
+    [(ExitCode.OK, "the schema was printed"),
+     (ExitCode.INPUT, "not input, output or summary"), BUG]))
 def schema(
     which: Annotated[str, typer.Argument(
-        metavar="input|output", help="input: a patient record; output: an assessment")],
+        metavar="input|output|summary", help="input: a patient record; output: an assessment; "
+        "summary: a row of batch --format csv|parquet (its columns, in order)")],
 ) -> None:
-    """Print the JSON Schema of a patient record (input) or of an assessment (output)."""
-    from .schemas import input_schema, output_schema
+    """Print the JSON Schema of a patient record (input), of an assessment (output) or of a
+    summary row (summary)."""
+    from .schemas import input_schema, output_schema, summary_schema
 
-    schemas = {"input": input_schema, "output": output_schema}
+    schemas = {"input": input_schema, "output": output_schema, "summary": summary_schema}
     if which not in schemas:
-        _input_failure([InputError("schema", which, "is not a schema", "input or output")],
-                       as_json=False)
+        _input_failure([InputError("schema", which, "is not a schema",
+                                   "input, output or summary")], as_json=False)
     typer.echo(json.dumps(schemas[which](), indent=2, ensure_ascii=False))
 
 

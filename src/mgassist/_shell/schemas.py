@@ -14,7 +14,7 @@ from mgassist._core.assessment import SCHEMA_VERSION, Assessment
 from mgassist._core.fields import FIELDS, FieldSpec
 from mgassist._core.trace import RuleTrace
 
-__all__ = ["input_schema", "output_schema"]
+__all__ = ["input_schema", "output_schema", "summary_schema"]
 
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -78,3 +78,26 @@ def output_schema() -> dict[str, Any]:
         **explain, "description": "Only with --explain: every rule in evaluation order, with "
         "its result and why (see docs/json-output.md)."}
     return {"$schema": _DIALECT, **schema}
+
+
+_JSON_TYPES = {"string": "string", "int64": "integer", "float64": "number"}
+
+
+def summary_schema() -> dict[str, Any]:
+    """The JSON Schema of one summary row (`batch --format csv|parquet`, `assess_arrow`): the
+    columns in order, each with its type (Parquet/Arrow type in ``x-arrow-type``); any may be
+    null."""
+    from mgassist._core.summary import COLUMNS
+
+    return {
+        "$schema": _DIALECT, "title": "SummaryRow",
+        "description": "One record of `mgassist batch --format csv|parquet`, one column per "
+                       "property, in this order (a CSV's empty cell is null).",
+        "type": "object",
+        "properties": {column.name: {"type": [_JSON_TYPES[column.type], "null"],
+                                     "x-arrow-type": column.type,
+                                     "description": column.description}
+                       for column in COLUMNS},
+        "required": [column.name for column in COLUMNS],
+        "additionalProperties": False,
+    }
