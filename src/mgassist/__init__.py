@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ._core.errors import InputError, InputErrors, MgassistError, RulesError, RulesErrors
     from ._core.patient import Patient, parse_patient
     from ._core.ruleset import RuleSet
+    from ._core.summary import COLUMNS as SUMMARY_COLUMNS
     from ._rulebook.loader import load_rules
     from ._shell.batch_api import assess_arrow, assess_records
 
@@ -40,15 +41,16 @@ _HOME = {
     "Patient": "_core.patient", "parse_patient": "_core.patient",
     "load_rules": "_rulebook.loader", "RuleSet": "_core.ruleset",
     "assess_records": "_shell.batch_api", "assess_arrow": "_shell.batch_api",
+    "SUMMARY_COLUMNS": "_core.summary",
 }
+_RENAMED = {"evaluate": "evaluate_patient", "SUMMARY_COLUMNS": "COLUMNS"}
 
 
 def __getattr__(name: str) -> Any:
     module = _HOME.get(name)
     if module is None:
         raise AttributeError(f"module 'mgassist' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"),
-                    "evaluate_patient" if name == "evaluate" else name)
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), _RENAMED.get(name, name))
     globals()[name] = value
     return value
 
@@ -66,6 +68,7 @@ __all__ = [
     "RulesError",
     "RulesErrors",
     "SCHEMA_VERSION",
+    "SUMMARY_COLUMNS",
     "Severity",
     "Status",
     "assess_arrow",

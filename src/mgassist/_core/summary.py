@@ -61,7 +61,8 @@ COLUMNS: tuple[Column, ...] = (
                                                     "(the salt), mg/day"),
     Column("dose_basis", "string", "why the regimen has its dose (standard-start, step-up, "
                                    "reduced, regimen-maximum)"),
-    Column("crcl_ml_min", "float64", "the renal value the bands used, mL/min"),
+    Column("crcl_ml_min", "float64", "the renal value the bands used, mL/min (an eGFR's "
+                                     "value when crcl_method is egfr)"),
     Column("crcl_method", "string", "where that value came from (reported, cockcroft-gault, "
                                     "egfr)"),
     Column("mg_mmol_l", "float64", "serum magnesium in mmol/L"),

@@ -68,14 +68,20 @@ def assess_records(records: Iterable[Mapping[str, Any]], *, rules: RuleSet | Non
 def assess_arrow(batches: Iterable[Any], *, rules: RuleSet | None = None,
                  first_line: int = 1) -> Iterator[Any]:
     """Assess the rows of each ``pyarrow.RecordBatch`` (or Table), lazily and in order: for
-    each, a RecordBatch of the summary columns, one row per input row. The function Spark's
+    each batch (of a Table: each of its batches, at least one), a RecordBatch of the summary
+    columns (``SUMMARY_COLUMNS``), one row per input row. The function Spark's
     ``mapInArrow`` and Ray's ``map_batches`` call. Raises InputErrors when the columns are
     unusable (as ``batch`` refuses such a CSV header), before any row is assessed."""
     rules = _rules(rules)
     memo: dict[Any, Any] = {}
     next_line = first_line
     for given in batches:
-        for batch in (given.to_batches() if hasattr(given, "to_batches") else [given]):
+        parts = given.to_batches() if hasattr(given, "to_batches") else [given]
+        if not parts:  # a Table without rows may hold no batch: still one (empty) answer
+            import pyarrow as pa
+
+            parts = [pa.RecordBatch.from_pylist([], schema=given.schema)]
+        for batch in parts:
             rows = list(_rows(batch, next_line))
             next_line += len(rows)
             yield encode(OutputFormat.PARQUET,
