@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-import pytest
 from conftest import run_console
 
 from mgassist._core.summary import COLUMN_NAMES

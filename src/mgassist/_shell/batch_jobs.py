@@ -44,8 +44,9 @@ def cpu_count() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def chunks(records: Iterable[Record], size: int = CHUNK_RECORDS) -> Iterator[list[Record]]:
-    """The records in lists of ``size`` (the last one shorter)."""
+def chunks(records: Iterable[Record], size: int | None = None) -> Iterator[list[Record]]:
+    """The records in lists of ``size`` (default CHUNK_RECORDS; the last one shorter)."""
+    size = size or CHUNK_RECORDS
     iterator = iter(records)
     while chunk := list(islice(iterator, size)):
         yield chunk
