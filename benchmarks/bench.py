@@ -29,6 +29,11 @@ records (bare number, unknown medication, a line that is not JSON):
      writes the same package files a wheel installs, without dist-info and console script) and
      byte-compiled, then run as `python -m mgassist` with PYTHONPATH=that folder, once checked
      that mgassist is imported from there (not from the editable source).
+  5. scale (issue 17; --scale-runs N, default 1, 0 skips): the same records through
+     `batch --format jsonl` and `--format csv` (JSON Lines in; and CSV in, the records written
+     as a lab extract's CSV), one job pinned to one CPU: records/s per core (targets: csv
+     >= 50,000, jsonl >= 15,000); then `--jobs 2` pinned to two CPUs against one job (target
+     >= 1.7x), with both outputs compared byte for byte.
 The peak RSS of a child includes its wrapper's memory up to exec (about 12 MB): that floor is
 measured and printed too. --verify N parses and evaluates the first N generated records
 in-process (mgassist's API) and reports those accepted or rejected other than as intended.
@@ -36,7 +41,7 @@ Prints figures and asserts nothing (machines are noisy). Unix only (resource mod
 
 Usage: python benchmarks/bench.py [--records 100000] [--large 1000000 | --no-large] [--runs 9]
        [--seed 1] [--mgassist "CMD ..."] [--workdir DIR] [--verify N] [--json]
-       [--baseline COMMIT | --baseline none] [--pairs 3] [--installed]
+       [--baseline COMMIT | --baseline none] [--pairs 3] [--installed] [--scale-runs 1]
 """
 
 from __future__ import annotations
@@ -271,11 +276,19 @@ def _pinning() -> tuple[list[str], Callable[[], None] | None, str]:
     return [], None, "not pinned (no CPU affinity on this OS)"
 
 
+def _pinning_to(cpus: int) -> tuple[list[str], Callable[[], None] | None, str]:
+    """As _pinning, to the last ``cpus`` CPUs this process may use (for --jobs runs)."""
+    if cpus == 1 or not hasattr(os, "sched_setaffinity"):
+        return _pinning()
+    chosen = set(sorted(os.sched_getaffinity(0))[-cpus:])
+    return [], lambda: os.sched_setaffinity(0, chosen), f"pinned to CPUs {sorted(chosen)}"
+
+
 def wrapped(cmd: list[str], out: Path, workdir: Path,
-            env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run cmd pinned, through the wrapper: rc, wall time (startup included), CPU time
-    (user+sys) and peak RSS (KB) of cmd alone."""
-    prefix, preexec, _ = _pinning()
+            env: dict[str, str] | None = None, cpus: int = 1) -> dict[str, Any]:
+    """Run cmd pinned (to one CPU, or ``cpus``), through the wrapper: rc, wall time (startup
+    included), CPU time (user+sys) and peak RSS (KB) of cmd alone."""
+    prefix, preexec, _ = _pinning_to(cpus)
     proc = subprocess.run([*prefix, sys.executable, "-c", WRAPPER, f"{out}.stdout",
                            f"{out}.stderr", *cmd], capture_output=True, text=True,
                           preexec_fn=preexec, check=True, cwd=workdir, env=env)
@@ -334,14 +347,86 @@ def measure(mgassist: list[str], src: Path, count: int, invalid: int, *,
 
 
 def batch(mgassist: list[str], src: Path, out: Path, env: dict[str, str] | None = None,
-          extra: Sequence[str] = ()) -> dict[str, Any]:
+          extra: Sequence[str] = (), cpus: int = 1) -> dict[str, Any]:
     """One pinned `batch src --output out [extra]` through the wrapper; warns if it failed."""
     result = wrapped([*mgassist, "batch", str(src), "--output", str(out), *extra], out,
-                     src.parent, env)
+                     src.parent, env, cpus)
     if result["rc"] not in (0, 1):  # 1: some records had errors, as intended here
         tail = Path(f"{out}.stderr").read_text(errors="replace")[-600:]
         print(f"warning: batch exited {result['rc']}; stderr ends with:\n{tail}", file=sys.stderr)
     return result
+
+
+def as_csv(src: Path, dst: Path) -> None:
+    """The JSON Lines records as a lab extract's CSV: one column per field, a list as "a; b",
+    a {"value", "unit"} quantity as "value unit"; a line that is not a JSON object stays a
+    broken row (one cell too many)."""
+    import csv
+
+    rows: list[dict[str, str] | None] = []
+    columns: dict[str, None] = {}
+    with src.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                rows.append(None)
+                continue
+            row = {key: ("; ".join(map(str, value)) if isinstance(value, list) else
+                         f"{value['value']} {value['unit']}" if isinstance(value, dict) else
+                         str(value)) for key, value in record.items()}
+            columns.update(dict.fromkeys(row))
+            rows.append(row)
+    names = list(columns)
+    with dst.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(names)
+        for row in rows:
+            writer.writerow([*([""] * len(names)), "broken"] if row is None else
+                            [row.get(name, "") for name in names])
+
+
+def scale(mgassist: list[str], src: Path, count: int, runs: int, *,
+          keep: bool) -> dict[str, Any]:
+    """Issue 17's figures, each the median of ``runs``: records/s of one job pinned to one CPU
+    for --format jsonl and --format csv, with JSON Lines and CSV in; and --jobs 2 pinned to two
+    CPUs against one job (both --format jsonl and csv), with the outputs compared byte for
+    byte. Targets: csv >= 50,000/s/core, jsonl >= 15,000/s/core, jobs 2 >= 1.7x one job."""
+    csv_src = src.with_suffix(".csv")
+    as_csv(src, csv_src)
+    cases = [("jsonl", src, "jsonl", 1), ("csv", src, "jsonl", 1), ("csv", csv_src, "csv", 1),
+             ("jsonl", src, "jsonl", 2), ("csv", src, "jsonl", 2)]
+    outputs: dict[tuple[str, str, int], Path] = {}
+    figures: list[dict[str, Any]] = []
+    for fmt, source, given, jobs in cases:
+        out = src.with_name(f"{src.stem}-scale-{fmt}-{given}-{jobs}.{fmt}")
+        walls, cpus_s, rcs = [], [], set()
+        for i in range(runs):
+            print(f"scale: --format {fmt}, {given} in, --jobs {jobs}: run {i + 1}/{runs}...",
+                  file=sys.stderr, flush=True)
+            result = batch(mgassist, source, out, extra=["--format", fmt, "--jobs", str(jobs)],
+                           cpus=jobs)
+            walls.append(result["wall_s"])
+            cpus_s.append(result["cpu_s"])
+            rcs.add(result["rc"])
+        outputs[(fmt, given, jobs)] = out
+        wall = statistics.median(walls)
+        figures.append({"format": fmt, "input": given, "jobs": jobs, "cpus": jobs,
+                        "wall_s": walls, "records_per_s": count / wall,
+                        "records_per_s_per_core": count / wall / jobs,
+                        "cpu_s_median": statistics.median(cpus_s), "exit_codes": sorted(rcs),
+                        "pinning": _pinning_to(jobs)[2]})
+    by = {(f["format"], f["input"], f["jobs"]): f for f in figures}
+    speedups = {fmt: by[(fmt, "jsonl", 1)]["wall_s"] and
+                statistics.median(by[(fmt, "jsonl", 1)]["wall_s"]) /
+                statistics.median(by[(fmt, "jsonl", 2)]["wall_s"]) for fmt in ("jsonl", "csv")}
+    identical = {fmt: outputs[(fmt, "jsonl", 1)].read_bytes() ==
+                 outputs[(fmt, "jsonl", 2)].read_bytes() for fmt in ("jsonl", "csv")}
+    if not keep:
+        for path in [*outputs.values(), csv_src]:
+            path.unlink(missing_ok=True)
+    return {"runs": runs, "records": count, "figures": figures, "jobs2_speedup": speedups,
+            "jobs2_identical": identical}
 
 
 def _time(cmd: list[str], env: dict[str, str] | None = None,
@@ -594,6 +679,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--pairs", type=int, default=3, help="side-by-side runs of each (0: skip)")
     p.add_argument("--installed", action="store_true",
                    help="also measure startup on a non-editable install in the workdir")
+    p.add_argument("--scale-runs", type=int, default=1, metavar="N",
+                   help="runs of each issue-17 figure (--format csv/jsonl, --jobs 2; 0: skip)")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = p.parse_args(argv)
     exe = shutil.which("mgassist")
@@ -621,6 +708,8 @@ def main(argv: list[str] | None = None) -> None:
         run = measure(mgassist, small, args.records, invalid[small], statuses=True,
                       keep=keep)
         report["throughput"] = run
+        if args.scale_runs > 0:
+            report["scale"] = scale(mgassist, small, args.records, args.scale_runs, keep=keep)
         if not args.no_large:
             big = measure(mgassist, large, args.large, invalid[large], statuses=False,
                           keep=keep)
@@ -659,6 +748,8 @@ def render(r: dict[str, Any]) -> str:
                   f"{g['records_per_s']:,.0f} records/s, exit {g['rc']}, output lines "
                   f"{g['output_lines']} ({ok}); peak RSS {g['peak_rss_kb'] / 1024:.1f} MiB",
                   f"  peak RSS ratio large/small {r['rss_ratio']:.2f} (target <= 1.10)"]
+    if "scale" in r:
+        lines += render_scale(r["scale"])
     if "verify" in r:
         v = r["verify"]
         lines.append(f"in-process check of {v['records']} records: {v['statuses']}; "
@@ -674,6 +765,23 @@ def render(r: dict[str, Any]) -> str:
         lines += [f"  skipped: {s['skipped']}"] if "skipped" in s else \
             render_startup("startup, non-editable install", s)
     return "\n".join(lines)
+
+
+def render_scale(sc: dict[str, Any]) -> list[str]:
+    lines = [f"issue 17 figures, {sc['records']} records, median of {sc['runs']} run(s) each "
+             "(startup included):"]
+    for f in sc["figures"]:
+        target = {"csv": "50,000", "jsonl": "15,000"}[f["format"]] if f["jobs"] == 1 else None
+        lines.append(f"  --format {f['format']:5} {f['input']:5} in, --jobs {f['jobs']} "
+                     f"({f['pinning']}): {f['records_per_s']:,.0f} records/s"
+                     + (f" = {f['records_per_s_per_core']:,.0f}/s/core" if f["jobs"] > 1 else
+                        f" per core (target >= {target})")
+                     + f"; CPU {f['cpu_s_median']:.2f} s; exit {f['exit_codes']}")
+    for fmt, ratio in sc["jobs2_speedup"].items():
+        same = "identical" if sc["jobs2_identical"][fmt] else "DIFFERENT"
+        lines.append(f"  --jobs 2 / one job, --format {fmt}: {ratio:.2f}x (target >= 1.7x); "
+                     f"outputs {same} byte for byte")
+    return lines
 
 
 def render_startup(label: str, s: dict[str, Any]) -> list[str]:

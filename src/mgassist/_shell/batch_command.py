@@ -37,7 +37,14 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
     written as records are read (streaming), by ``jobs`` worker processes (0: every CPU)."""
     from .batch_jobs import assessed_chunks, cpu_count
     from .batch_output import OutputFile, OutputFormat, missing_pyarrow
-    from .batch_records import BatchInputError, Format, detect_format, records, summary
+    from .batch_records import (
+        BatchInputError,
+        Format,
+        detect_format,
+        jsonl_lines,
+        records,
+        summary,
+    )
 
     problems = _argument_problems(output=output, fmt=fmt, input_format=input_format, jobs=jobs)
     if problems:
@@ -68,8 +75,10 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
         chosen = Format(input_format) if input_format != "auto" else \
             detect_format(source, stream.peek(64))
         statuses: Counter[Status] = Counter()
+        jobs = jobs or cpu_count()
+        lines = jsonl_lines(stream, source) if chosen is Format.JSONL and jobs > 1 else None
         chunks = assessed_chunks(records(stream, chosen, name=source, on_columns=_note),
-                                 rules, out_format, jobs or cpu_count())
+                                 rules, out_format, jobs, lines=lines)
         progress = _progress(size)
         count = failed = shown = 0
         try:

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .batch_output import Encoded, OutputFormat, encode, outcome
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CHUNK_RECORDS", "assessed_chunks", "chunks", "cpu_count"]
 
+T = TypeVar("T")
 CHUNK_RECORDS = 1024  # records per chunk: large enough to pay for a trip to a worker
 
 
@@ -44,7 +45,7 @@ def cpu_count() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def chunks(records: Iterable[Record], size: int | None = None) -> Iterator[list[Record]]:
+def chunks(records: Iterable[T], size: int | None = None) -> Iterator[list[T]]:
     """The records in lists of ``size`` (default CHUNK_RECORDS; the last one shorter)."""
     size = size or CHUNK_RECORDS
     iterator = iter(records)
@@ -59,14 +60,19 @@ def assess_chunk(chunk: list[Record], rules: RuleSet, fmt: OutputFormat,
 
 
 def assessed_chunks(records: Iterable[Record], rules: RuleSet, fmt: OutputFormat,
-                    jobs: int) -> Generator[Encoded, None, None]:
-    """Each chunk of ``records`` assessed and encoded, in input order."""
+                    jobs: int, *, lines: Iterable[tuple[int, bytes]] | None = None
+                    ) -> Generator[Encoded, None, None]:
+    """Each chunk of ``records`` assessed and encoded, in input order.
+
+    ``lines``: with workers, a JSON Lines input's (number, line) pairs (``jsonl_lines``) to
+    use instead of ``records``: the workers parse them, so the parent only splits lines."""
     if jobs <= 1:
         memo: dict[Any, Any] = {}
         for chunk in chunks(records):
             yield assess_chunk(chunk, rules, fmt, memo)
         return
-    portable = ([_portable(record) for record in chunk] for chunk in chunks(records))
+    portable: Iterator[list[Any]] = chunks(lines) if lines is not None else \
+        ([_portable(record) for record in chunk] for chunk in chunks(records))
     yield from _in_workers(portable, rules, fmt, jobs)
 
 
@@ -80,7 +86,7 @@ def _start_worker(rules: RuleSet, fmt: OutputFormat) -> None:
     _WORKER.update(rules=rules, fmt=fmt, memo={})
 
 
-def _worker_chunk(chunk: list[Portable]) -> Encoded:
+def _worker_chunk(chunk: list[Any]) -> Encoded:
     return assess_chunk([_record(item) for item in chunk], _WORKER["rules"], _WORKER["fmt"],
                         _WORKER["memo"])
 
@@ -99,21 +105,29 @@ def _portable(record: Record) -> Portable:
         record.id)
 
 
-def _record(item: Portable) -> Record:
+def _record(item: Portable | tuple[int, bytes]) -> Record:
     from mgassist._core.errors import InputError
 
-    from .batch_records import Record
+    from .batch_records import Record, jsonl_record
 
+    if len(item) == 2:  # a JSON Lines line, not yet parsed
+        return jsonl_record(*item)
     line, raw, problem, record_id = item
     return Record(line, raw, None if problem is None else InputError(*problem), record_id)
 
 
 def _context() -> Any:
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # The server imports the engine once; each worker forked from it starts warm.
+    context.set_forkserver_preload([__name__, "mgassist._core.engine",
+                                    "mgassist._core.patient"])
+    return context
 
 
-def _in_workers(pending: Iterator[list[Portable]], rules: RuleSet, fmt: OutputFormat,
+def _in_workers(pending: Iterator[list[Any]], rules: RuleSet, fmt: OutputFormat,
                 jobs: int) -> Iterator[Encoded]:
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(),
                                initializer=_start_worker, initargs=(rules, fmt))

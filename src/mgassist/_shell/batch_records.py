@@ -38,7 +38,7 @@ from mgassist._core.fields import FIELD_BY_NAME, FIELDS
 from mgassist._core.patient import split_items
 
 __all__ = ["COLUMN_SYNONYMS", "BatchInputError", "Columns", "Format", "Record", "detect_format",
-           "read_header", "records", "summary"]
+           "jsonl_lines", "jsonl_record", "read_header", "records", "summary"]
 
 
 class Format(StrEnum):
@@ -137,7 +137,14 @@ def records(stream: IO[bytes], fmt: Format, *, name: str = "",
 
 
 def _jsonl(stream: IO[bytes], name: str) -> Iterator[Record]:
-    loads = orjson.loads
+    for number, line in jsonl_lines(stream, name):
+        yield jsonl_record(number, line)
+
+
+def jsonl_lines(stream: IO[bytes], name: str = "") -> Iterator[tuple[int, bytes]]:
+    """The (line number, bytes) of each record of a JSON Lines stream, not yet parsed (blank
+    lines skipped, a byte order mark removed). Raises BatchInputError (while iterating) when
+    there is none."""
     found = False
     for number, line in enumerate(stream, start=1):
         if number == 1 and line.startswith(_BOM):
@@ -145,22 +152,25 @@ def _jsonl(stream: IO[bytes], name: str) -> Iterator[Record]:
         if not line.strip():
             continue
         found = True
-        try:
-            raw = loads(line)
-        except orjson.JSONDecodeError as exc:
-            problem = "is not valid UTF-8" if "UTF-8" in str(exc) else \
-                f"is not valid JSON ({str(exc).split(':')[0]})"
-            yield Record(number, None, InputError("record", "", problem,
-                                                  "one JSON object per line"))
-            continue
-        if not isinstance(raw, dict):
-            yield Record(number, None, InputError("record", "", "is not a JSON object",
-                                                  "one JSON object per line"))
-            continue
-        yield Record(number, raw)
+        yield number, line
     if not found:
         raise BatchInputError(InputError("input", name, "has no records: it is empty or holds "
                                          "only blank lines", _JSONL_ACCEPTED))
+
+
+def jsonl_record(number: int, line: bytes) -> Record:
+    """The record of one JSON Lines line (not blank), or why it cannot be read."""
+    try:
+        raw = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        problem = "is not valid UTF-8" if "UTF-8" in str(exc) else \
+            f"is not valid JSON ({str(exc).split(':')[0]})"
+        return Record(number, None, InputError("record", "", problem,
+                                               "one JSON object per line"))
+    if not isinstance(raw, dict):
+        return Record(number, None, InputError("record", "", "is not a JSON object",
+                                               "one JSON object per line"))
+    return Record(number, raw)
 
 
 def _csv(stream: IO[bytes], name: str, on_columns: Callable[[Columns], None] | None
