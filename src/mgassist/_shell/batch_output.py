@@ -170,6 +170,9 @@ def missing_pyarrow(what: str) -> InputError | None:
     return None
 
 
+ROW_GROUP_ROWS = 64 * 1024  # rows per Parquet row group (at least; whole chunks)
+
+
 class OutputFile:
     """The destination of a batch (``output``, atomically; or standard output), taking
     Encoded chunks in order. Used as a context manager: on an error or Ctrl-C no file is
@@ -181,6 +184,8 @@ class OutputFile:
         self._atomic: Any = None
         self._stream: IO[bytes] | None = None
         self._parquet: Any = None
+        self._pending: list[Any] = []  # Arrow batches not yet written (Parquet)
+        self._pending_rows = 0
 
     def __enter__(self) -> OutputFile:
         from mgassist._files import AtomicWriter
@@ -203,15 +208,29 @@ class OutputFile:
         assert self._stream is not None
         if self._parquet is not None:
             if encoded.records:
-                self._parquet.write_batch(encoded.payload)
+                self._pending.append(encoded.payload)
+                self._pending_rows += encoded.records
+                if self._pending_rows >= ROW_GROUP_ROWS:
+                    self._flush_row_group()
         else:
             self._stream.write(encoded.payload)
+
+    def _flush_row_group(self) -> None:
+        """The chunks held so far as one Parquet row group (readers skip by row group: one per
+        chunk of 1,024 records would make a large file slow to scan)."""
+        if self._pending:
+            import pyarrow as pa
+
+            self._parquet.write_table(pa.Table.from_batches(self._pending),
+                                      row_group_size=self._pending_rows)
+            self._pending, self._pending_rows = [], 0
 
     def __exit__(self, kind: type[BaseException] | None, *rest: Any) -> None:
         assert self._stream is not None
         try:
             if self._parquet is not None:
                 if kind is None:
+                    self._flush_row_group()
                     self._parquet.close()  # the footer: a complete file
                 else:  # the file is discarded: close the writer before its stream goes
                     with contextlib.suppress(Exception):
