@@ -415,6 +415,10 @@ def scale(mgassist: list[str], src: Path, count: int, runs: int, *,
                         "wall_s": walls, "records_per_s": count / wall,
                         "records_per_s_per_core": count / wall / jobs,
                         "cpu_s_median": statistics.median(cpus_s), "exit_codes": sorted(rcs),
+                        # CPU time counts the process (and, with --jobs, not its workers, which
+                        # the forkserver reaps): robust to other load for one job only
+                        "records_per_cpu_s": count / statistics.median(cpus_s) if jobs == 1
+                        else None,
                         "pinning": _pinning_to(jobs)[2]})
     by = {(f["format"], f["input"], f["jobs"]): f for f in figures}
     speedups = {fmt: by[(fmt, "jsonl", 1)]["wall_s"] and
@@ -776,7 +780,9 @@ def render_scale(sc: dict[str, Any]) -> list[str]:
                      f"({f['pinning']}): {f['records_per_s']:,.0f} records/s"
                      + (f" = {f['records_per_s_per_core']:,.0f}/s/core" if f["jobs"] > 1 else
                         f" per core (target >= {target})")
-                     + f"; CPU {f['cpu_s_median']:.2f} s; exit {f['exit_codes']}")
+                     + (f"; CPU {f['cpu_s_median']:.2f} s = {f['records_per_cpu_s']:,.0f} "
+                        "records per CPU-second" if f["records_per_cpu_s"] else "")
+                     + f"; exit {f['exit_codes']}")
     for fmt, ratio in sc["jobs2_speedup"].items():
         same = "identical" if sc["jobs2_identical"][fmt] else "DIFFERENT"
         lines.append(f"  --jobs 2 / one job, --format {fmt}: {ratio:.2f}x (target >= 1.7x); "
