@@ -120,7 +120,8 @@ def test_assess_help_shows_human_metavars_and_the_choices(cli: Any) -> None:
         assert f"  {shown} " in text or f"  {shown}\n" in text, shown
     assert "0    an assessment was produced, whatever its status" in text
     batch = cli("batch", "--help").stdout
-    assert "--format [auto|jsonl|csv]" in batch and "-o, --output FILE" in batch
+    assert "--format [jsonl|csv|parquet]" in batch and "-o, --output FILE" in batch
+    assert "--input-format [auto|jsonl|csv]" in batch and "-j, --jobs N" in batch
 
 
 def test_units_reads_its_ranges_naturally(cli: Any) -> None:
