@@ -36,7 +36,7 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
     csv or parquet); 0 all assessed, 1 some errors, 2 unusable arguments or input. Output is
     written as records are read (streaming), by ``jobs`` worker processes (0: every CPU)."""
     from .batch_jobs import assessed_chunks, cpu_count
-    from .batch_output import OutputFile, OutputFormat, missing_pyarrow
+    from .batch_output import OutputFile, OutputFormat
     from .batch_records import (
         BatchInputError,
         Format,
@@ -50,26 +50,10 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
     if problems:
         return report_input_errors(problems, as_json=False)
     out_format = OutputFormat(fmt)
-    if out_format is OutputFormat.PARQUET:
-        problem = missing_pyarrow("format")
-        if problem is None and output is None and sys.stdout.isatty():
-            problem = InputError("format", "parquet", "is binary and standard output is a "
-                                 "terminal", "--output FILE, or a pipe")
-        if problem is not None:
-            return report_input_errors([problem], as_json=False)
-    if source == "-":
-        stream: Any = sys.stdin.buffer
-        if not hasattr(stream, "peek"):  # a test runner's BytesIO: give it a read buffer
-            stream = io.BufferedReader(stream)
-        size = None
-    else:
-        path = Path(source)
-        if not path.is_file():
-            return report_input_errors([InputError(
-                "input", source, "is not a readable file",
-                "a .jsonl or .csv file, or - for standard input")], as_json=False)
-        stream = path.open("rb")
-        size = path.stat().st_size
+    opened = _open_input(source)
+    if isinstance(opened, InputError):
+        return report_input_errors([opened], as_json=False)
+    stream, size = opened
     try:
         rules = load_or_fail(rules_path, as_json=False)
         chosen = Format(input_format) if input_format != "auto" else \
@@ -105,11 +89,25 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
             stream.close()
 
 
+def _open_input(source: str) -> tuple[Any, int | None] | InputError:
+    """The input as a peekable binary stream, with its size when it is a file; or why not."""
+    if source == "-":
+        stream: Any = sys.stdin.buffer
+        if not hasattr(stream, "peek"):  # a test runner's BytesIO: give it a read buffer
+            stream = io.BufferedReader(stream)
+        return stream, None
+    path = Path(source)
+    if not path.is_file():
+        return InputError("input", source, "is not a readable file",
+                          "a .jsonl or .csv file, or - for standard input")
+    return path.open("rb"), path.stat().st_size
+
+
 def _argument_problems(*, output: Path | None, fmt: str, input_format: str, jobs: int
                        ) -> list[InputError]:
     from mgassist._files import check_writable
 
-    from .batch_output import OutputFormat
+    from .batch_output import OutputFormat, missing_pyarrow
     from .batch_records import Format
 
     problems: list[InputError] = []
@@ -125,6 +123,13 @@ def _argument_problems(*, output: Path | None, fmt: str, input_format: str, jobs
     problem = check_writable("output", output) if output is not None else None
     if problem is not None:
         problems.append(problem)
+    if fmt == OutputFormat.PARQUET and not problems:
+        problem = missing_pyarrow("format")
+        if problem is None and output is None and sys.stdout.isatty():
+            problem = InputError("format", "parquet", "is binary and standard output is a "
+                                 "terminal", "--output FILE, or a pipe")
+        if problem is not None:
+            problems.append(problem)
     return problems
 
 
