@@ -1,7 +1,8 @@
 """The package's layers: imports point down only, and no module imports itself back.
 
 Layers, lowest first: ``_core`` (pure), ``_files`` (atomic writes), ``_rulebook`` (YAML to a
-compiled rule set), ``_authoring`` (rule authors' tools), ``_shell`` (CLI, files, rendering).
+compiled rule set), ``_authoring`` (rule authors' tools), ``_shell`` (CLI, files, rendering)
+and, beside it, ``_serve`` (the CDS Hooks service).
 Every ``import`` counts, also those inside functions (a lazy import is still a dependency).
 """
 
@@ -11,7 +12,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "mgassist"
-RANK = {"_core": 0, "_files": 1, "_rulebook": 2, "_authoring": 3, "_shell": 4}
+RANK = {"_core": 0, "_files": 1, "_rulebook": 2, "_authoring": 3, "_shell": 4, "_serve": 4}
 TOP = {"mgassist", "mgassist.__main__"}  # the public face: may import any layer
 
 

@@ -334,6 +334,61 @@ def units(rules: RulesOption = None) -> None:
                    f"plausible {rule.plausible_text}")
 
 
+@app.command(cls=HelpCommand, epilog=epilog(
+    ["mgassist serve", "mgassist serve --port 9000 --cors-origin https://ehr.example.org",
+     "mgassist serve --trusted-issuer https://ehr.example.org=https://ehr.example.org/jwks"],
+    [(ExitCode.OK, "the server was stopped (Ctrl-C)"),
+     (ExitCode.INPUT, "unusable options or rules, or the serve extra is not installed"), BUG]))
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on (loopback by default)")
+                    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8080,
+    trusted_issuer: Annotated[list[str] | None, typer.Option(
+        "--trusted-issuer", metavar="ISS=JWKS_URL", show_default=False,
+        help="verify the EHR's bearer JWT: an issuer and the URL of its JWK Set (repeat for "
+        "several); without it, no token is checked")] = None,
+    cors_origin: Annotated[list[str] | None, typer.Option(
+        "--cors-origin", metavar="ORIGIN", show_default=False,
+        help="a browser origin allowed to call the service (repeat for several)")] = None,
+    public_url: Annotated[str | None, typer.Option(
+        "--public-url", metavar="URL", show_default=False,
+        help="the base URL the EHR calls (the JWT audience is built from it; default: "
+        "http://HOST:PORT)")] = None,
+    docs_url: Annotated[str | None, typer.Option(
+        "--docs-url", metavar="URL", show_default=False,
+        help="where the cards' source link points (default: this service's /about)")] = None,
+    max_request_bytes: Annotated[int, typer.Option(
+        "--max-request-bytes", metavar="N", help="larger requests are refused (413)")
+    ] = 1_048_576,
+    fhir_timeout: Annotated[float, typer.Option(
+        "--fhir-timeout", metavar="SECONDS",
+        help="timeout of each request to the EHR's FHIR server (no retries)")] = 5.0,
+    feedback_log: Annotated[Path | None, typer.Option(
+        "--feedback-log", metavar="PATH", show_default=False,
+        help="append feedback (no patient data) to this JSON Lines file (default: the log)")
+    ] = None,
+    rules: RulesOption = None,
+) -> None:
+    """Serve CDS Hooks 2.0 (patient-view, order-select, order-sign) to an EHR; needs the
+    optional extra: pip install 'mgassist[serve]'."""
+    from mgassist._serve.run import INSTALL_HINT, ServeOptionError, missing_packages, run_serve
+
+    missing = missing_packages()
+    if missing:
+        typer.echo(f"error: mgassist serve needs {', '.join(missing)}, of the optional extra "
+                   f"'serve': {INSTALL_HINT}", err=True)
+        raise typer.Exit(ExitCode.INPUT)
+    loaded = _load(rules, as_json=False)
+    try:
+        run_serve(host=host, port=port, rules=loaded, public_url=public_url,
+                  docs_url=docs_url, trusted_issuers=trusted_issuer or [],
+                  cors_origins=cors_origin or [], max_request_bytes=max_request_bytes,
+                  fhir_timeout=fhir_timeout, feedback_log=feedback_log)
+    except ServeOptionError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(ExitCode.INPUT) from None
+
+
 @rules_app.command("validate", cls=HelpCommand, epilog=epilog(
     ["mgassist rules validate", "mgassist rules validate my-rules/ --strict"],
     [(ExitCode.OK, "the rule set is valid (warnings allowed, unless --strict)"),
