@@ -58,6 +58,13 @@ class Server:
         self.sock.close()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up (the service's timeout) is expected, not an error
+
+
 @dataclass
 class FakeFhir:
     """A FHIR server and JWK Set host: GET path (with query) -> (status, JSON); every request
@@ -88,7 +95,7 @@ class FakeFhir:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http = _QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
         self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
 

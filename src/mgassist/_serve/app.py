@@ -40,8 +40,11 @@ from starlette.routing import Route
 
 from mgassist._core.assessment import Assessment
 from mgassist._core.contract import Status
+from mgassist._core.engine import evaluate_patient
 from mgassist._core.errors import InputError, InputErrors
+from mgassist._core.patient import parse_patient
 from mgassist._core.ruleset import RuleSet
+from mgassist._fhir import Skipped, Source, bundle_of, read_fhir
 
 from .auth import Unauthorized, Verifier
 from .cards import (
@@ -204,7 +207,7 @@ async def _call(request: Request, state: _State) -> Response:
 def _cards(call: HookCall, data: PatientData, state: _State) -> list[dict[str, Any]]:
     url = state.settings.source_url
     try:
-        assessment, values, notes = _assess(data, state.rules)
+        assessment, values, notes = _assess(data, call.context["patientId"], state.rules)
     except (InputError, InputErrors) as exc:
         return [_unreadable(exc, url, state.rules, data.notes)]
     cards = assessment_cards(assessment, patient_id=call.context["patientId"], source_url=url,
@@ -222,16 +225,50 @@ def _cards(call: HookCall, data: PatientData, state: _State) -> list[dict[str, A
     return cards
 
 
-def _assess(data: PatientData, rules: RuleSet) -> tuple[Assessment, list[str], list[str]]:
-    """The assessment of the resources, the values used with their dates, and the reader's
-    notes (what it skipped and why)."""
-    from mgassist._core.engine import evaluate_patient
-    from mgassist._core.patient import parse_patient
-    from mgassist._fhir import bundle_of, read_fhir  # type: ignore[import-not-found]
-
-    fhir = read_fhir(bundle_of(data.resources), rules, as_of=datetime.now(UTC).date())
+def _assess(data: PatientData, patient_id: str, rules: RuleSet
+            ) -> tuple[Assessment, list[str], list[str]]:
+    """The assessment of the resources (read by the FHIR reader as of today, UTC), the values
+    used with their dates and resources, and what the reader did not use and why."""
+    resources = data.resources
+    if not any(r.get("resourceType") == "Patient" for r in resources):
+        # the client sent the Patient as null (no data): the patient of the context, of
+        # unknown age and sex
+        resources = [{"resourceType": "Patient", "id": patient_id}, *resources]
+    fhir = read_fhir(bundle_of(resources), rules, as_of=datetime.now(UTC).date())
     assessment = evaluate_patient(parse_patient(fhir.record, rules), rules)
-    return assessment, [], []
+    values = [_used_line(source, rules) for source in fhir.sources.used]
+    skipped = [_skipped_line(item) for item in fhir.sources.skipped]
+    return assessment, values, skipped
+
+
+def _used_line(source: Source, rules: RuleSet) -> str:
+    """One value used: what it is, as read, its date and the resource it came from."""
+    label = rules.quantities[source.field].label if source.field in rules.quantities \
+        else source.field
+    where = f"{source.resource_type}/{source.id}" if source.id else source.resource_type
+    coded = f", {_system_name(source.system)} {source.code}" if source.code else ""
+    dated = f" on {source.date}" if source.date else ""
+    line = f"{label}: {source.value}{dated} ({where}{coded})"
+    if source.value != source.used:
+        line += f", used as {source.used}"
+    if source.old:
+        line += " - older than the rules' freshness window"
+    if source.note:
+        line += f"; {source.note}"
+    return line
+
+
+def _skipped_line(item: Skipped) -> str:
+    where = f"{item.resource_type}/{item.id}" if item.id else item.resource_type
+    coded = f" ({_system_name(item.system)} {item.code})" if item.code else ""
+    dated = f" of {item.date}" if item.date else ""
+    return f"not used: {where}{coded}{dated}: {item.why}"
+
+
+def _system_name(system: str | None) -> str:
+    names = {"http://loinc.org": "LOINC", "http://snomed.info/sct": "SNOMED CT",
+             "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm"}
+    return names.get(system or "", system or "code")
 
 
 def _unreadable(exc: InputError | InputErrors, url: str, rules: RuleSet,

@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -67,11 +67,16 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def observation_codes(rules: RuleSet) -> Mapping[str, Sequence[str]]:
-    """The LOINC codes of each analyte, as the FHIR reader reads them."""
-    from mgassist._fhir import loinc_codes  # type: ignore[import-not-found]
-
-    codes: Mapping[str, Sequence[str]] = loinc_codes(rules)
+def observation_codes(rules: RuleSet) -> dict[str, list[str]]:
+    """The LOINC codes of each analyte (the patient field it fills), from the table the FHIR
+    reader reads (rules/fhir.yaml), in the rules' order."""
+    if rules.fhir is None:
+        raise ServeOptionError("--rules: this rule set has no fhir section (rules/fhir.yaml), "
+                               "so it cannot read an EHR's FHIR data; accepted: a rule set "
+                               "with one (the bundled rules have it)")
+    codes: dict[str, list[str]] = {}
+    for code, loinc in rules.fhir.loinc.items():
+        codes.setdefault(loinc.field, []).append(code)
     return codes
 
 
