@@ -241,13 +241,16 @@ def _assess(data: PatientData, patient_id: str, rules: RuleSet
     return assessment, values, skipped
 
 
+_LABELS = {"meds": "medication", "conditions": "condition", "symptoms": "symptom"}
+
+
 def _used_line(source: Source, rules: RuleSet) -> str:
     """One value used: what it is, as read, its date and the resource it came from."""
     label = rules.quantities[source.field].label if source.field in rules.quantities \
-        else source.field
+        else _LABELS.get(source.field, source.field)
     where = f"{source.resource_type}/{source.id}" if source.id else source.resource_type
     coded = f", {_system_name(source.system)} {source.code}" if source.code else ""
-    dated = f" on {source.date}" if source.date else ""
+    dated = f" on {source.date}" if source.date and source.date != source.value else ""
     line = f"{label}: {source.value}{dated} ({where}{coded})"
     if source.value != source.used:
         line += f", used as {source.used}"

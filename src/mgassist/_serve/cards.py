@@ -117,14 +117,13 @@ def _decision_card(assessment: Assessment, shown: list[Finding], patient_id: str
         monitoring = assessment.monitoring
         lines = list(monitoring.schedule)
         if monitoring.more_often_because:
-            lines.append(monitoring.more_often_text)
+            lines.append(f"{monitoring.more_often_text.rstrip(': ')}: "
+                         f"{'; '.join(monitoring.more_often_because)}.")
         parts.append("**Monitoring:**\n" + _bullets(lines))
         cited += monitoring.citations
     info = [f for f in assessment.findings if f.severity is Severity.INFO]
     if info:
-        parts.append("**Also noted:**\n" + _bullets(
-            f"**{f.title}**: {f.message}" + "".join(f" {d}" for d in f.details)
-            for f in info))
+        parts.append("**Also noted:**\n" + _bullets(_titled(f) for f in info))
         cited += [rid for f in info for rid in f.citations]
     decided = next((f for f in assessment.findings if f.id == assessment.decided_by), None)
     if decided is not None:
@@ -154,10 +153,7 @@ def _finding_card(assessment: Assessment, finding: Finding, source_url: str) -> 
     if finding.action:
         parts.append(f"**First:** {finding.action}")
     parts.append(_references(assessment, finding.citations))
-    text = finding.title
-    if finding.action and len(f"{text}: {finding.action}") < SUMMARY_LIMIT:
-        text = f"{text}: {finding.action}"
-    return _card(text, str(finding.severity), _source(assessment, source_url),
+    return _card(finding.title, str(finding.severity), _source(assessment, source_url),
                  "\n\n".join(p for p in parts if p), _links(assessment, finding.citations))
 
 
@@ -212,8 +208,7 @@ def _regimen_suggestion(assessment: Assessment, patient_id: str) -> dict[str, An
     label = summary(f"Order {regimen.product} about {regimen.product_mg_per_day:.0f} mg "
                     f"once a day")
     return {"label": label, "uuid": str(uuid.uuid4()), "isRecommended": True,
-            "actions": [{"type": "create", "description": summary(f"Create a draft order: "
-                                                                    f"{text}"),
+            "actions": [{"type": "create", "description": f"Create a draft order: {text}.",
                          "resource": request}]}
 
 
@@ -281,8 +276,7 @@ def order_cards(assessment: Assessment, orders: Iterable[tuple[str | None, str]]
         parts = [f"**{name}** is being ordered, and the magnesium decision for this patient "
                  f"is **{word}** - {meaning}.", assessment.status_reason]
         if critical:
-            parts.append("**Why:**\n" + _bullets(f"**{f.title}**: {f.message}"
-                                                 for f in critical))
+            parts.append("**Why:**\n" + _bullets(_titled(f) for f in critical))
         cited = [rid for f in critical for rid in f.citations]
         parts.append(_references(assessment, cited))
         card = _card(f"Magnesium ordered ({short}) but the decision is {word.lower()}",
@@ -298,6 +292,15 @@ def order_cards(assessment: Assessment, orders: Iterable[tuple[str | None, str]]
             card["selectionBehavior"] = "at-most-one"
         cards.append(card)
     return cards
+
+
+def _titled(finding: Finding) -> str:
+    """A finding as one line: its title in bold, then its message (once, when the message
+    already starts with the title) and details."""
+    message = finding.message
+    if message.lower().startswith(finding.title.lower()):
+        message = message[len(finding.title):].lstrip(" :-")
+    return f"**{finding.title}**: {message}" + "".join(f" {d}" for d in finding.details)
 
 
 def _bullets(lines: Iterable[str]) -> str:
