@@ -36,8 +36,14 @@ class ServeOptionError(Exception):
 
 def missing_packages() -> list[str]:
     """The distributions of the ``serve`` extra that are not installed."""
-    return [dist for name, dist in EXTRA_PACKAGES.items()
-            if importlib.util.find_spec(name) is None]
+    return [dist for name, dist in EXTRA_PACKAGES.items() if not _installed(name)]
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # ValueError: in sys.modules as None (blocked)
+        return False
 
 
 def parse_issuers(values: Sequence[str]) -> dict[str, str]:

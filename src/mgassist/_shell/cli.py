@@ -340,9 +340,10 @@ def units(rules: RulesOption = None) -> None:
     [(ExitCode.OK, "the server was stopped (Ctrl-C)"),
      (ExitCode.INPUT, "unusable options or rules, or the serve extra is not installed"), BUG]))
 def serve(
-    host: Annotated[str, typer.Option(help="address to listen on (loopback by default)")
-                    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8080,
+    host: Annotated[str, typer.Option(
+        metavar="ADDRESS", help="address to listen on (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="port to listen on", min=1,
+                                      max=65535)] = 8080,
     trusted_issuer: Annotated[list[str] | None, typer.Option(
         "--trusted-issuer", metavar="ISS=JWKS_URL", show_default=False,
         help="verify the EHR's bearer JWT: an issuer and the URL of its JWK Set (repeat for "
