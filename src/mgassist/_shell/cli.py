@@ -131,7 +131,8 @@ Values = list[str] | None
      'mgassist assess --mg "1.6 mg/dL" --creatinine "106 umol/L" --age 78 \\',
      '    --sex female --weight "154 lb" --med furosemide --med omeprazole',
      'mgassist assess --mg "0.6 mmol/L" --egfr ">90 mL/min/1.73m2" --json',
-     'mgassist assess --mg "0.6 mmol/L" --crcl "25 mL/min" --explain'],
+     'mgassist assess --mg "0.6 mmol/L" --crcl "25 mL/min" --explain',
+     "mgassist assess --fhir bundle.json --as-of 2026-11-29 --full"],
     [(ExitCode.OK, "an assessment was produced, whatever its status"),
      (ExitCode.INPUT, "invalid input or arguments: each error names the flag, the value"),
      (None, 'and what is accepted (with --json also {"error": ...} on stdout)'), BUG]))
@@ -155,6 +156,13 @@ def assess(
     current_dose: Annotated[Values, _opt("current_dose")] = None,
     days_on_dose: Annotated[Values, _opt("days_on_dose")] = None,
     crcl_weight: Annotated[Values, _opt("crcl_weight")] = None,
+    fhir: Annotated[str | None, typer.Option(
+        "--fhir", help="read the patient from a FHIR R4 Bundle or resource (JSON file, or - "
+        "for stdin); flags given beside it override its values, and the output says so "
+        "(docs/fhir.md)", show_default=False, metavar="FILE")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="with --fhir: the date ages and result ages are judged at "
+        "(YYYY-MM-DD; default today)", show_default=False, metavar="DATE")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the assessment as JSON")] = False,
     explain: Annotated[bool, typer.Option(
         "--explain", help="after the report, trace every rule in evaluation order: fired or "
@@ -178,11 +186,12 @@ def assess(
              "indication": indication, "current_dose": current_dose,
              "days_on_dose": days_on_dose, "crcl_weight": crcl_weight}
     values = {name: list(v) for name, v in given.items() if v}
-    if not values:
+    if not values and fhir is None:
         raise _NoPatientValue(ctx)
     from .commands import run_assess
 
-    code = run_assess(values, rules_path=rules, as_json=as_json, explain=explain, full=full)
+    code = run_assess(values, rules_path=rules, as_json=as_json, explain=explain, full=full,
+                      fhir=fhir, as_of=as_of)
     if code:
         raise typer.Exit(code)
 
