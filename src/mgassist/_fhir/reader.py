@@ -234,7 +234,7 @@ class _Reader:
         condition = self.fhir.snomed.get(code) if code else None
         lookup = self.rules.vocabulary.lookup.get("conditions", {})
         if condition is None and name is not None:
-            condition = lookup.get(normalize_term(name))
+            condition = lookup.get(normalize_term(name.replace("'", "")))
         if condition is None:
             skip("is not a condition mgassist uses")
             return
