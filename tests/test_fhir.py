@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import fhir_builder as fb
 import pytest
 
-import fhir_builder as fb
 from mgassist import RuleSet, evaluate, parse_patient
 from mgassist._core.errors import FhirError, InputError
 from mgassist._fhir import FhirInput, bundle_of, read_fhir
