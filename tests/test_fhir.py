@@ -494,3 +494,43 @@ def test_cli_missing_file_and_bad_as_of(cli: Callable[..., Any], tmp_path: Path,
     result = cli("assess", "--mg", "0.6 mmol/L", "--as-of", "2026-11-29")
     assert result.exit_code == 2
     assert "--as-of: '2026-11-29' applies to --fhir only" in result.stderr
+
+
+# --- batch --fhir -----------------------------------------------------------------------
+
+def test_batch_fhir_ndjson(cli: Callable[..., Any], tmp_path: Path,
+                           bundled_rules_loaded_once: None) -> None:
+    other = fb.bundle(fb.patient(id="q", birth="1990-01-01", gender="male"),
+                      fb.lab("2601-3", 0.5, "mmol/L", subject="q"))
+    lines = [json.dumps(fb.done_when_bundle()), "", "{bad",
+             json.dumps(fb.bundle(fb.lab("2823-3", 3.0, "mmol/L"))), json.dumps(other)]
+    path = tmp_path / "bundles.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    result = cli("batch", "--fhir", str(path), "--as-of", "2026-11-29")
+    assert result.exit_code == 1  # some documents had errors
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["line"] for row in out] == [1, 3, 4, 5]
+    assert (out[0]["id"], out[0]["status"]) == ("pat-1", "supplement-with-caution")
+    assert out[0]["sources"]["as_of"] == "2026-11-29"
+    assert out[1]["error"]["field"] == "fhir" and "is not JSON" in out[1]["error"]["message"]
+    assert "holds no Patient" in out[2]["error"]["message"]
+    assert (out[3]["id"], out[3]["status"]) == ("q", "insufficient-data")  # no renal value
+    assert "batch: 4 records: 2 assessed, 2 with errors" in result.stderr
+
+
+def test_batch_fhir_folder(cli: Callable[..., Any], tmp_path: Path,
+                           bundled_rules_loaded_once: None) -> None:
+    (tmp_path / "b.json").write_text(json.dumps(fb.done_when_bundle()))
+    (tmp_path / "a.json").write_bytes(b"\xef\xbb\xbf[]")
+    (tmp_path / "notes.txt").write_text("not read")
+    result = cli("batch", "--fhir", str(tmp_path), "--as-of", "2026-11-29")
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(row["line"], row["file"]) for row in out] == [(1, "a.json"), (2, "b.json")]
+    assert "is a JSON list" in out[0]["error"]["message"]
+    assert out[1]["status"] == "supplement-with-caution"
+
+
+def test_batch_as_of_needs_fhir(cli: Callable[..., Any], tmp_path: Path) -> None:
+    result = cli("batch", str(tmp_path), "--as-of", "2026-11-29")
+    assert result.exit_code == 2
+    assert "error: --as-of: '2026-11-29' applies to batch --fhir only" in result.stderr

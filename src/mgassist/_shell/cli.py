@@ -255,7 +255,8 @@ def interview(
 @app.command(cls=HelpCommand, epilog=epilog(
     ["mgassist batch ward.csv --output assessments.jsonl",
      "mgassist batch patients.jsonl > assessments.jsonl",
-     "export-labs | mgassist batch - --format csv"],
+     "export-labs | mgassist batch - --format csv",
+     "mgassist batch --fhir bundles.ndjson --as-of 2026-11-29 -o assessments.jsonl"],
     [(ExitCode.OK, "every record was assessed"),
      (ExitCode.PROBLEMS,
       "some records had errors (each has an error line; all lines were written)"),
@@ -263,13 +264,20 @@ def interview(
 def batch(
     source: Annotated[str, typer.Argument(
         metavar="INPUT", help="JSON Lines (.jsonl) or CSV (.csv) file of patients, or - for "
-        "standard input", show_default=False)],
+        "standard input (with --fhir: Bundles, see below)", show_default=False)],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="write the JSON Lines here (atomically) instead of stdout",
         show_default=False, metavar="FILE")] = None,
     fmt: Annotated[str, typer.Option(
         "--format", help="auto (from the suffix, else the first character), jsonl or csv",
         metavar="[auto|jsonl|csv]")] = "auto",
+    fhir: Annotated[bool, typer.Option(
+        "--fhir", help="INPUT holds FHIR R4 Bundles: NDJSON (one Bundle per line), a folder "
+        "of Bundle .json files, or - for standard input; each line out carries its sources "
+        "(docs/fhir.md)")] = False,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="with --fhir: the date ages and result ages are judged at "
+        "(YYYY-MM-DD; default today)", show_default=False, metavar="DATE")] = None,
     rules: RulesOption = None,
 ) -> None:
     """Assess many patients: one JSON line out per input record, in input order.
@@ -278,6 +286,21 @@ def batch(
     meds...); several meds in one CSV cell are separated by ';' or ','. A record that cannot be
     assessed gets an error line naming the field, and the others go on.
     """
+    if fhir or as_of is not None:
+        from .commands import report_input_errors
+
+        if not fhir or fmt != "auto":
+            error = InputError("as_of", as_of or "", "applies to batch --fhir only") \
+                if not fhir else InputError("format", fmt, "does not apply to --fhir "
+                                            "(Bundles are JSON)")
+            raise typer.Exit(report_input_errors(
+                [error], as_json=False, names={"as_of": "--as-of", "format": "--format"}))
+        from .batch_fhir import run_batch_fhir
+
+        code = run_batch_fhir(source, output=output, rules_path=rules, as_of=as_of)
+        if code:
+            raise typer.Exit(code)
+        return
     from .batch_command import run_batch
 
     code = run_batch(source, output=output, fmt=fmt, rules_path=rules)

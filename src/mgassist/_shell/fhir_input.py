@@ -2,7 +2,7 @@
 UTF-8 BOM is allowed), parsed as JSON, read into a patient record by ``mgassist._fhir``.
 
     read_document(path) -> object                # raises FhirError (exit 2)
-    documents(path) -> Iterator[(label, object | FhirError)]   # NDJSON or a folder, for batch
+    documents(path) -> Iterator[(line, file, object | FhirError)]   # NDJSON or a folder
     as_of_date(text) -> date                     # --as-of, default today
 """
 
@@ -62,16 +62,17 @@ def _read_bytes(path: str) -> bytes:
     return data
 
 
-def documents(path: str) -> Iterator[tuple[str, object]]:
-    """Each document of a batch: one per line of an NDJSON file (or stdin), or one per
-    ``*.json`` file of a folder (sorted by name); a document that cannot be parsed is yielded
-    as its FhirError, so the batch goes on. The label names the line or the file."""
+def documents(path: str) -> Iterator[tuple[int, str | None, object]]:
+    """Each document of a batch, as (line number, file name, document): one per line of an
+    NDJSON file (or stdin; file name None), or one per ``*.json`` file of a folder, sorted by
+    name (numbered from 1). A document that cannot be parsed is yielded as its FhirError, so
+    the batch goes on."""
     if path != "-" and Path(path).is_dir():
-        for file in sorted(Path(path).glob("*.json")):
+        for number, file in enumerate(sorted(Path(path).glob("*.json")), start=1):
             try:
-                yield file.name, read_document(str(file))
+                yield number, file.name, read_document(str(file))
             except FhirError as exc:
-                yield file.name, exc
+                yield number, file.name, exc
         return
     data = _read_bytes(path)
     if data.startswith(_BOM):
@@ -79,11 +80,10 @@ def documents(path: str) -> Iterator[tuple[str, object]]:
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
-        label = f"line {number}"
         try:
-            yield label, parse_json(line, label)
+            yield number, None, parse_json(line, f"line {number}")
         except FhirError as exc:
-            yield label, exc
+            yield number, None, exc
 
 
 def as_of_date(text: str | None) -> datetime.date:
