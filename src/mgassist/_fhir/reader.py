@@ -234,7 +234,7 @@ class _Reader:
         condition = self.fhir.snomed.get(code) if code else None
         lookup = self.rules.vocabulary.lookup.get("conditions", {})
         if condition is None and name is not None:
-            condition = lookup.get(normalize_term(name))
+            condition = lookup.get(normalize_term(name.replace("'", "")))
         if condition is None:
             skip("is not a condition mgassist uses")
             return
@@ -253,7 +253,7 @@ class _Reader:
             old = days is not None and (self.as_of - chosen.day).days > days
             source = chosen.source
             if old:
-                source = _with(source, old=True)
+                source = source.with_changes(old=True)
             self._use(source, source.used)
             for other in readings[1:]:
                 s = other.source
@@ -270,13 +270,7 @@ class _Reader:
             order.setdefault(name, len(order))
         used = sorted(self.used, key=lambda s: order.get(s.field, len(order)))
         return FhirInput(record=self.record, sources=Sources(
-            as_of=self.as_of, used=tuple(used), skipped=tuple(self.skipped)))
-
-
-def _with(source: Source, **changes: Any) -> Source:
-    from msgspec import structs
-
-    return structs.replace(source, **changes)
+            as_of=self.as_of, used=used, skipped=list(self.skipped)))
 
 
 def _age(born: object, as_of: datetime.date) -> int | str:

@@ -131,7 +131,8 @@ Values = list[str] | None
      'mgassist assess --mg "1.6 mg/dL" --creatinine "106 umol/L" --age 78 \\',
      '    --sex female --weight "154 lb" --med furosemide --med omeprazole',
      'mgassist assess --mg "0.6 mmol/L" --egfr ">90 mL/min/1.73m2" --json',
-     'mgassist assess --mg "0.6 mmol/L" --crcl "25 mL/min" --explain'],
+     'mgassist assess --mg "0.6 mmol/L" --crcl "25 mL/min" --explain',
+     "mgassist assess --fhir bundle.json --as-of 2026-11-29 --full"],
     [(ExitCode.OK, "an assessment was produced, whatever its status"),
      (ExitCode.INPUT, "invalid input or arguments: each error names the flag, the value"),
      (None, 'and what is accepted (with --json also {"error": ...} on stdout)'), BUG]))
@@ -155,6 +156,13 @@ def assess(
     current_dose: Annotated[Values, _opt("current_dose")] = None,
     days_on_dose: Annotated[Values, _opt("days_on_dose")] = None,
     crcl_weight: Annotated[Values, _opt("crcl_weight")] = None,
+    fhir: Annotated[str | None, typer.Option(
+        "--fhir", help="read the patient from a FHIR R4 Bundle or resource (JSON file, or - "
+        "for stdin); flags given beside it override its values, and the output says so "
+        "(docs/fhir.md)", show_default=False, metavar="FILE")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="with --fhir: the date ages and result ages are judged at "
+        "(YYYY-MM-DD; default today)", show_default=False, metavar="DATE")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the assessment as JSON")] = False,
     explain: Annotated[bool, typer.Option(
         "--explain", help="after the report, trace every rule in evaluation order: fired or "
@@ -178,11 +186,12 @@ def assess(
              "indication": indication, "current_dose": current_dose,
              "days_on_dose": days_on_dose, "crcl_weight": crcl_weight}
     values = {name: list(v) for name, v in given.items() if v}
-    if not values:
+    if not values and fhir is None:
         raise _NoPatientValue(ctx)
     from .commands import run_assess
 
-    code = run_assess(values, rules_path=rules, as_json=as_json, explain=explain, full=full)
+    code = run_assess(values, rules_path=rules, as_json=as_json, explain=explain, full=full,
+                      fhir=fhir, as_of=as_of)
     if code:
         raise typer.Exit(code)
 
@@ -246,7 +255,8 @@ def interview(
 @app.command(cls=HelpCommand, epilog=epilog(
     ["mgassist batch ward.csv --output assessments.jsonl",
      "mgassist batch patients.jsonl > assessments.jsonl",
-     "export-labs | mgassist batch - --format csv"],
+     "export-labs | mgassist batch - --format csv",
+     "mgassist batch --fhir bundles.ndjson --as-of 2026-11-29 -o assessments.jsonl"],
     [(ExitCode.OK, "every record was assessed"),
      (ExitCode.PROBLEMS,
       "some records had errors (each has an error line; all lines were written)"),
@@ -254,13 +264,20 @@ def interview(
 def batch(
     source: Annotated[str, typer.Argument(
         metavar="INPUT", help="JSON Lines (.jsonl) or CSV (.csv) file of patients, or - for "
-        "standard input", show_default=False)],
+        "standard input (with --fhir: Bundles, see below)", show_default=False)],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="write the JSON Lines here (atomically) instead of stdout",
         show_default=False, metavar="FILE")] = None,
     fmt: Annotated[str, typer.Option(
         "--format", help="auto (from the suffix, else the first character), jsonl or csv",
         metavar="[auto|jsonl|csv]")] = "auto",
+    fhir: Annotated[bool, typer.Option(
+        "--fhir", help="INPUT holds FHIR R4 Bundles: NDJSON (one Bundle per line), a folder "
+        "of Bundle .json files, or - for standard input; each line out carries its sources "
+        "(docs/fhir.md)")] = False,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="with --fhir: the date ages and result ages are judged at "
+        "(YYYY-MM-DD; default today)", show_default=False, metavar="DATE")] = None,
     rules: RulesOption = None,
 ) -> None:
     """Assess many patients: one JSON line out per input record, in input order.
@@ -269,6 +286,21 @@ def batch(
     meds...); several meds in one CSV cell are separated by ';' or ','. A record that cannot be
     assessed gets an error line naming the field, and the others go on.
     """
+    if fhir or as_of is not None:
+        from .commands import report_input_errors
+
+        if not fhir or fmt != "auto":
+            error = InputError("as_of", as_of or "", "applies to batch --fhir only") \
+                if not fhir else InputError("format", fmt, "does not apply to --fhir "
+                                            "(Bundles are JSON)")
+            raise typer.Exit(report_input_errors(
+                [error], as_json=False, names={"as_of": "--as-of", "format": "--format"}))
+        from .batch_fhir import run_batch_fhir
+
+        code = run_batch_fhir(source, output=output, rules_path=rules, as_of=as_of)
+        if code:
+            raise typer.Exit(code)
+        return
     from .batch_command import run_batch
 
     code = run_batch(source, output=output, fmt=fmt, rules_path=rules)
