@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from mgassist._core.assessment import Assessment, Finding, Regimen
+from mgassist._core.assessment import Assessment, Finding, ReferenceOut, Regimen
 from mgassist._core.contract import MedRole, Severity, Status
 from mgassist._core.medications import read_medication
 from mgassist._core.ruleset import RuleSet
@@ -307,13 +307,15 @@ def _bullets(lines: Iterable[str]) -> str:
     return "\n".join(f"- {' '.join(line.split())}" for line in lines if line.strip())
 
 
+def _cited(assessment: Assessment, cited: Iterable[str]) -> list[ReferenceOut]:
+    """The references of ``cited`` (ids), each once, in the assessment's numbering."""
+    found = {rid: assessment.references[rid] for rid in cited if rid in assessment.references}
+    return sorted(found.values(), key=lambda ref: ref.number)
+
+
 def _references(assessment: Assessment, cited: Iterable[str]) -> str:
-    wanted = list(dict.fromkeys(cited))
     lines = []
-    for rid in wanted:
-        ref = assessment.references.get(rid)
-        if ref is None:
-            continue
+    for ref in _cited(assessment, cited):
         where = link(ref)
         lines.append(f"[{ref.number}] {ref.citation}" + (f" <{where}>" if where.startswith(
             "http") else f" ({where})" if where else ""))
@@ -322,10 +324,7 @@ def _references(assessment: Assessment, cited: Iterable[str]) -> str:
 
 def _links(assessment: Assessment, cited: Iterable[str]) -> list[dict[str, Any]]:
     links = []
-    for rid in dict.fromkeys(cited):
-        ref = assessment.references.get(rid)
-        if ref is None:
-            continue
+    for ref in _cited(assessment, cited):
         url = link(ref)
         if url.startswith("http"):
             label = ref.short or ref.citation
