@@ -534,3 +534,77 @@ def test_batch_as_of_needs_fhir(cli: Callable[..., Any], tmp_path: Path) -> None
     result = cli("batch", str(tmp_path), "--as-of", "2026-11-29")
     assert result.exit_code == 2
     assert "error: --as-of: '2026-11-29' applies to batch --fhir only" in result.stderr
+
+
+# --- freshness and the lab's range (findings lab-result-old, lab-range-differs) -------------
+
+def assessed(rules: RuleSet, *resources: dict[str, Any]) -> Any:
+    found = read(rules, fb.patient(), fb.lab("2164-2", 80, "mL/min"), *resources)
+    return evaluate(found.patient(rules), rules)
+
+
+def test_an_old_result_is_used_with_a_finding_naming_its_date(rules: RuleSet) -> None:
+    # magnesium: 7 days in rules/fhir.yaml; 2026-11-22 is 7 days before 2026-11-29 (fresh),
+    # 2026-11-21 is 8 (old)
+    fresh = assessed(rules, fb.lab("2601-3", 0.6, "mmol/L", date="2026-11-22"))
+    assert "lab-result-old" not in {f.id for f in fresh.findings}
+    old = assessed(rules, fb.lab("2601-3", 0.6, "mmol/L", date="2026-11-21"))
+    finding = next(f for f in old.findings if f.id == "lab-result-old")
+    assert "serum magnesium 0.6 mmol/L of 2026-11-21 (8 days before 2026-11-29; window 7 " \
+        "days)" in finding.message
+    assert old.status == fresh.status == "supplement"  # still used: the decision stands
+
+
+def test_creatinine_window_is_30_days(rules: RuleSet) -> None:
+    found = read(rules, fb.patient(), fb.lab("2160-0", 1.0, "mg/dL", date="2026-10-30"))
+    assert used(found, "creatinine").old is False  # 30 days
+    found = read(rules, fb.patient(), fb.lab("2160-0", 1.0, "mg/dL", date="2026-10-29"))
+    source = used(found, "creatinine")
+    assert (source.old, source.age_days, source.fresh_days) == (True, 31, 30)
+
+
+def test_height_has_no_window(rules: RuleSet) -> None:
+    found = read(rules, fb.patient(), fb.lab("8302-2", 165, "cm", date="2001-01-01"))
+    assert used(found, "height").old is False
+
+
+@pytest.mark.parametrize(("value", "low", "high", "says", "differs"), [
+    (0.72, 0.75, 1.00, "low", True),     # the lab says low, the rules (0.70) normal
+    (0.60, 0.75, 1.00, "low", False),    # both low
+    (0.68, 0.65, 1.05, "normal", True),  # the lab says normal, the rules low
+    (0.85, 0.70, 1.05, "normal", False),
+    (0.75, 0.75, 1.00, "normal", False),  # at the lab's limit: within it
+    (1.02, 0.70, 1.00, "high", True),    # the lab says high, the rules (1.05) normal
+    (1.20, 0.70, 1.00, "high", False),
+])
+def test_lab_range_beside_the_value_and_when_it_differs(rules: RuleSet, value: float,
+                                                       low: float, high: float, says: str,
+                                                       differs: bool) -> None:
+    lab = fb.lab("2601-3", value, "mmol/L", reference=(low, high, "mmol/L"))
+    found = read(rules, fb.patient(), fb.lab("2164-2", 80, "mL/min"), lab)
+    assert used(found, "mg").range_says == says
+    result = evaluate(found.patient(rules), rules)
+    fired = [f for f in result.findings if f.id == "lab-range-differs"]
+    assert bool(fired) is differs
+    if differs:
+        assert f"reference range for magnesium ({low!r}-{high!r} mmol/L) and the limits " \
+            f"of the rules (0.70 mmol/L to 1.05 mmol/L) disagree about magnesium {value!r} " \
+            "mmol/L" in fired[0].message
+        assert "the decision uses the limits of the rules" in fired[0].message
+
+
+def test_lab_range_in_another_unit_is_compared_by_value(rules: RuleSet) -> None:
+    # 1.75 mg/dL = 0.72 mmol/L; the lab's 1.8-2.4 mg/dL calls it low, the rules normal
+    lab = fb.lab("19123-9", 1.75, "mg/dL", reference=(0.75, 1.0, "mmol/L"))
+    found = read(rules, fb.patient(), lab)
+    assert used(found, "mg").range_says == "low"
+    no_unit = fb.lab("19123-9", 1.75, "mg/dL", reference=(1.8, 2.4, "mg"))
+    assert used(read(rules, fb.patient(), no_unit), "mg").range_says is None
+
+
+def test_a_flag_beside_the_document_drops_its_findings(rules: RuleSet) -> None:
+    lab = fb.lab("2601-3", 0.72, "mmol/L", date="2026-10-01", reference=(0.75, 1.0, "mmol/L"))
+    found = read(rules, fb.patient(), fb.lab("2164-2", 80, "mL/min"), lab)
+    assert set(found.patient(rules).lab_flags) == {"lab-result-old", "mg-lab-low"}
+    replaced = found.overridden_by({"mg": "0.72 mmol/L"})
+    assert replaced.patient(rules).lab_flags == ()

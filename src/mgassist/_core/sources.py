@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 __all__ = ["Overridden", "Skipped", "Source", "Sources"]
 
@@ -23,8 +23,10 @@ class Source:
     """One input taken from a resource: the field it fills, the resource (type and id), its
     code (system and code), its date as written, the value as read and as put in the record;
     ``note``: what the reader noticed (a bound, a unit that does not fit the code, a date
-    taken from the report listing it); ``reference_range``: the lab's range as given; ``old``:
-    older than the field's freshness window in the rules."""
+    taken from the report listing it); ``reference_range``: the lab's range as given, and
+    ``range_says`` how it classes the value (null: no range in a readable unit); ``old``:
+    older than the field's freshness window in the rules (``fresh_days``), ``age_days`` before
+    the assessment date."""
 
     __pydantic_config__ = _SCHEMA_CONFIG
 
@@ -38,7 +40,10 @@ class Source:
     used: str
     note: str | None = None
     reference_range: str | None = None
+    range_says: Literal["low", "normal", "high"] | None = None
     old: bool = False
+    age_days: int | None = None
+    fresh_days: int | None = None
 
     def with_changes(self, **changes: Any) -> Source:
         """A copy with ``changes``."""

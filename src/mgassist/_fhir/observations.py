@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
 from msgspec import Struct
 
@@ -107,7 +108,10 @@ def read_observation(resource: Mapping[str, Any], rules: RuleSet, fhir: FhirRule
     source = Source(field=loinc.field, resource_type="Observation", id=rid, system=LOINC,
                     code=coding, date=text, value=shown, used=entered,
                     note="; ".join(notes) or None,
-                    reference_range=reference_range(resource.get("referenceRange")))
+                    reference_range=reference_range(resource.get("referenceRange")),
+                    range_says=None if bound else _range_says(
+                        Decimal(_number(number)), unit, resource.get("referenceRange"), rule,
+                        fhir))
     return Reading(moment, day, source)
 
 
@@ -148,6 +152,39 @@ def read_unit(quantity: Mapping[str, Any], rule: QuantityRule,
         return _Unreadable(f"the unit {text!r} is not a unit of {rule.label} that mgassist "
                            "reads")
     return _Unreadable("has no unit")
+
+
+def _range_says(value: Decimal, unit: str, ranges: object, rule: QuantityRule,
+                fhir: FhirRules) -> Literal["low", "normal", "high"] | None:
+    """How the result's own referenceRange classes it: below low, above high, or within
+    (None when the range has no limit in a unit mgassist reads). Compared in the result's
+    unit when the range is in it (exact decimals), else in the canonical unit."""
+    low, high = reference_limits(ranges)
+    limits: list[tuple[Decimal, str] | None] = []
+    for limit in (low, high):
+        if limit is None or isinstance(limit.get("value"), bool) or \
+                not isinstance(limit.get("value"), int | float):
+            limits.append(None)
+            continue
+        limit_unit = read_unit(limit, rule, fhir)
+        if isinstance(limit_unit, _Unreadable):
+            return None
+        limits.append((Decimal(_number(limit["value"])), limit_unit))
+    if limits == [None, None]:
+        return None
+    factors = rule.table.factors
+
+    def below(a: tuple[Decimal, str], b: tuple[Decimal, str]) -> bool:
+        if a[1] == b[1]:
+            return a[0] < b[0]
+        return float(a[0]) * factors[a[1]] < float(b[0]) * factors[b[1]]
+
+    given = (value, unit)
+    if limits[0] is not None and below(given, limits[0]):
+        return "low"
+    if limits[1] is not None and below(limits[1], given):
+        return "high"
+    return "normal"
 
 
 def _property_note(loinc: LoincCode, unit: str) -> str | None:

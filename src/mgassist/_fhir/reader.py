@@ -250,10 +250,9 @@ class _Reader:
             readings.sort(key=lambda r: r.when, reverse=True)
             chosen = readings[0]
             days = self.fhir.fresh_days.get(field)
-            old = days is not None and (self.as_of - chosen.day).days > days
-            source = chosen.source
-            if old:
-                source = source.with_changes(old=True)
+            age = (self.as_of - chosen.day).days
+            source = chosen.source.with_changes(old=days is not None and age > days,
+                                                age_days=age, fresh_days=days)
             self._use(source, source.used)
             for other in readings[1:]:
                 s = other.source

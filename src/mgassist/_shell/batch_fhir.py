@@ -31,7 +31,6 @@ def run_batch_fhir(source: str, *, output: Path | None, rules_path: Path | None,
     """Assess every FHIR document of ``source``; 0 all assessed, 1 some errors, 2 unusable
     arguments or input."""
     from mgassist._core.engine import evaluate_patient
-    from mgassist._core.patient import parse_patient
     from mgassist._fhir import read_fhir
     from mgassist._files import AtomicWriter, check_writable
 
@@ -64,7 +63,7 @@ def run_batch_fhir(source: str, *, output: Path | None, rules_path: Path | None,
                         raise document
                     found = read_fhir(document, rules, as_of=date)
                     assessment = dataclasses.replace(
-                        evaluate_patient(parse_patient(found.record, rules), rules),
+                        evaluate_patient(found.patient(rules), rules),
                         sources=found.sources)
                 except (FhirError, InputErrors) as exc:
                     errors = exc.errors if isinstance(exc, InputErrors) else (exc,)

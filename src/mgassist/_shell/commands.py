@@ -184,14 +184,14 @@ def run_assess(given: Mapping[str, Sequence[str]], *, rules_path: Path | None, a
 
     rules = load_or_fail(rules_path, as_json=as_json)
     raw, errors = patient_values(given, rules)
-    sources = None
+    sources = read = None
     if fhir is not None or as_of is not None:
         read = _from_fhir(fhir, as_of, raw, rules)
         if isinstance(read, InputError):
             return report_input_errors([read], as_json=as_json, names=_DOCUMENT_FLAGS)
-        raw, sources = read.record, read.sources
+        sources = read.sources
     try:
-        patient = parse_patient(raw, rules)
+        patient = parse_patient(raw, rules) if read is None else read.patient(rules)
     except InputErrors as exc:
         errors += exc.errors
     if errors:
