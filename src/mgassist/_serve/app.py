@@ -42,7 +42,6 @@ from mgassist._core.assessment import Assessment
 from mgassist._core.contract import Status
 from mgassist._core.engine import evaluate_patient
 from mgassist._core.errors import InputError, InputErrors
-from mgassist._core.patient import parse_patient
 from mgassist._core.ruleset import RuleSet
 from mgassist._fhir import Skipped, Source, bundle_of, read_fhir
 
@@ -235,7 +234,7 @@ def _assess(data: PatientData, patient_id: str, rules: RuleSet
         # unknown age and sex
         resources = [{"resourceType": "Patient", "id": patient_id}, *resources]
     fhir = read_fhir(bundle_of(resources), rules, as_of=datetime.now(UTC).date())
-    assessment = evaluate_patient(parse_patient(fhir.record, rules), rules)
+    assessment = evaluate_patient(fhir.patient(rules), rules)
     values = [_used_line(source, rules) for source in fhir.sources.used]
     skipped = [_skipped_line(item) for item in fhir.sources.skipped]
     return assessment, values, skipped
