@@ -256,3 +256,15 @@ def test_every_vignette_gives_short_summaries_and_no_empty_value(rules: RuleSet)
             assert card["indicator"] in ("info", "warning", "critical")
             assert card["source"]["label"] and card["detail"]
             assert list(empties(card)) == [], vignette.where
+
+
+def test_an_old_result_is_used_and_gets_its_own_warning_card(server: Server) -> None:
+    data = prefetch(mg=0.6, creatinine=0.7)
+    drawn = (datetime.datetime.now(datetime.UTC).date() - datetime.timedelta(days=30))
+    data["mg"]["entry"][0]["resource"]["effectiveDateTime"] = drawn.isoformat()
+    cards = hook_call(server, "patient-view", data)["cards"]
+    old = [c for c in cards if c["summary"] == "Laboratory result older than its window."]
+    assert len(old) == 1 and old[0]["indicator"] == "warning"
+    assert f"0.6 mmol/L of {drawn.isoformat()} (30 days" in old[0]["detail"]
+    assert f"0.6 mmol/L on {drawn.isoformat()} (Observation/mg1, LOINC 2601-3) - older than " \
+           "the rules' freshness window" in cards[0]["detail"]
