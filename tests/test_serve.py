@@ -6,6 +6,7 @@ specification (docs/cds-hooks.md cites the sections)."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,10 +127,15 @@ def test_a_body_that_is_not_json_or_not_an_object_is_400(server: Server) -> None
     assert (a_list.status_code, a_list.json()["error"]["field"]) == (400, "(body)")
 
 
-def test_an_unknown_service_is_refused(server: Server) -> None:
-    response = httpx.post(f"{server.url}/cds-services/nope", json=call_body("patient-view"))
+def test_an_unknown_service_is_refused_and_not_logged_as_sent(
+        server: Server, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    response = httpx.post(f"{server.url}/cds-services/Jane-Doe-MRN-12345",
+                          json=call_body("patient-view"))
     assert response.status_code == 400
     assert "GET /cds-services" in response.json()["error"]["message"]
+    assert "POST /cds-services/(unknown) -> 400" in caplog.text
+    assert "Jane" not in caplog.text
 
 
 def test_an_error_never_echoes_the_value_sent(server: Server) -> None:

@@ -134,9 +134,10 @@ def create_app(settings: Settings, rules: RuleSet,
                 response = _error(412, "prefetch", "not sent and not readable from the FHIR "
                                   f"server: {', '.join(exc.keys)}")
             except Exception as exc:  # a bug: its type only, never its message or values
-                log.error("internal error (%s) on %s", type(exc).__name__, request.url.path)
+                log.error("internal error (%s) on %s", type(exc).__name__,
+                          _shown_path(request, state))
                 response = _error(500, "(server)", "internal error")
-            log.info("%s %s -> %d in %.1f ms", request.method, request.url.path,
+            log.info("%s %s -> %d in %.1f ms", request.method, _shown_path(request, state),
                      response.status_code, 1000 * (time.perf_counter() - started))
             return response
         return endpoint
@@ -153,6 +154,16 @@ def create_app(settings: Settings, rules: RuleSet,
                                      allow_methods=["GET", "POST", "OPTIONS"],
                                      allow_headers=["Authorization", "Content-Type"]))
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def _shown_path(request: Request, state: _State) -> str:
+    """The path as logged: a service id that is not one of ours is not repeated (a client
+    could put anything in it)."""
+    service_id = request.path_params.get("service_id")
+    if service_id is None or service_id in state.services:
+        return request.url.path
+    return "/cds-services/(unknown)" + ("/feedback" if request.url.path.endswith("/feedback")
+                                        else "")
 
 
 def _json(data: Any, status: int = 200) -> Response:
