@@ -334,7 +334,8 @@ def test_medications_by_rxnorm_and_by_name(rules: RuleSet) -> None:
                  fb.med_request(text="Zestril 10 mg", id="unknown"),
                  fb.med_request(rxnorm="4603", kind="MedicationStatement", id="stmt"),
                  fb.med_request(rxnorm="5487", status="stopped", id="stopped"),
-                 fb.med_request(rxnorm="5487", intent="proposal", id="proposal"))
+                 fb.med_request(rxnorm="5487", intent="proposal", id="proposal"),
+                 {**fb.med_request(rxnorm="5487", id="not"), "doNotPerform": True})
     assert found.record["meds"] == ["omeprazole", "furosemide 40 MG Oral Tablet",
                                     "Zestril 10 mg", "furosemide"]
     patient = parse_patient(found.record, rules)
@@ -345,6 +346,7 @@ def test_medications_by_rxnorm_and_by_name(rules: RuleSet) -> None:
     assert rows["unknown"].note == "not recognised: check it by hand"
     assert "'stopped' is not active" in skipped(found, "stopped").why
     assert "'proposal' is not order or plan" in skipped(found, "proposal").why
+    assert "doNotPerform" in skipped(found, "not").why
 
 
 def test_medication_reference_to_a_medication_resource(rules: RuleSet) -> None:

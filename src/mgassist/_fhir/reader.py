@@ -189,6 +189,9 @@ class _Reader:
         if kind == "MedicationRequest" and intent not in ("order", "plan"):
             skip(f"intent {intent!r} is not order or plan")
             return
+        if resource.get("doNotPerform") is True:
+            skip("doNotPerform: an order not to give it")
+            return
         known = self.fhir.rxnorm.get(cui) if cui else None
         text = known or name
         if text is None:
