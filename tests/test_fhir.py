@@ -16,7 +16,7 @@ import fhir_builder as fb
 import pytest
 
 from mgassist import RuleSet, evaluate, parse_patient
-from mgassist._core.errors import FhirError, InputError
+from mgassist._core.errors import FhirError, InputError, InputErrors
 from mgassist._fhir import FhirInput, bundle_of, read_fhir
 
 DATA = Path(__file__).parent / "data"
@@ -616,3 +616,63 @@ def test_a_flag_beside_the_document_drops_its_findings(rules: RuleSet) -> None:
     assert set(found.patient(rules).lab_flags) == {"lab-result-old", "mg-lab-low"}
     replaced = found.overridden_by({"mg": "0.72 mmol/L"})
     assert replaced.patient(rules).lab_flags == ()
+
+
+# --- any JSON in any element: a skipped resource or a FhirError, never a crash ---------------
+
+def _mutations(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path to a node of a JSON value."""
+    found = [path]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _mutations(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _mutations(item, (*path, i))
+    return found
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+ODD_VALUES = [None, 0, -1, 1e308, True, "", "x", [], {}, [1, "a"], {"a": 1}, "2026-13-45",
+              "\u0000", [None], {"coding": 5}, {"reference": 7}]
+
+
+def test_odd_json_anywhere_is_skipped_or_refused_never_a_crash(rules: RuleSet) -> None:
+    bundle = fb.bundle(
+        fb.patient(), fb.lab("19123-9", 1.3, "mg/dL", reference=(1.7, 2.3, "mg/dL")),
+        fb.lab("33914-3", 60, "mL/min/1.73m2", ucum="mL/min/{1.73_m2}", comparator=">"),
+        fb.med_request(rxnorm="7646", display="omeprazole"),
+        fb.condition(snomed="44054006", text="Diabetes"),
+        {"resourceType": "DiagnosticReport", "id": "r", "result": [{"reference": "x"}]})
+    count = 0
+    for path in _mutations(bundle):
+        for odd in ODD_VALUES:
+            document = _replaced(bundle, path, odd)
+            try:
+                found = read_fhir(document, rules, as_of=AS_OF)
+            except FhirError:
+                continue
+            try:
+                found.patient(rules)
+            except InputErrors:  # pragma: no cover - the reader checks every value it puts
+                raise AssertionError(path) from None
+            count += 1
+    assert count > 1000
+
+
+def test_texts_from_the_document_are_printable_and_short(rules: RuleSet) -> None:
+    escape = "\x1b[31mred\x1b[0m"
+    found = read(rules, fb.patient(), fb.med_request(text=f"Zestril {escape}", id="m"),
+                 fb.condition(text="x" * 500, id="c"))
+    row = skipped(found, "m")  # a control character: refused as a medicine name
+    assert "\x1b" not in row.value and "?[31mred" in row.value
+    assert "\x1b" not in row.why
+    long = skipped(found, "c")
+    assert len(long.value) == 200 and long.value.endswith("...")
