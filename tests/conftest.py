@@ -56,6 +56,23 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
 sys.addaudithook(_audit)
 
 
+def ascii_id(text: str) -> str:
+    """A test id in ASCII: each other character as U+XXXX. Test ids are passed on command
+    lines (mutmut runs each mutant's tests by id), where pytest's escaped form of a non-ASCII
+    id is not found again."""
+    return "".join(c if c.isascii() and c.isprintable() else f"U+{ord(c):04X}" for c in text)
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """Ids pytest makes from text and bytes parameters, in ASCII (``ascii_id``; a byte
+    outside printable ASCII as xHH)."""
+    if isinstance(val, str) and not (val.isascii() and val.isprintable()):
+        return ascii_id(val)
+    if isinstance(val, bytes) and not all(32 <= b < 127 for b in val):
+        return "".join(chr(b) if 32 <= b < 127 else f"x{b:02X}" for b in val)
+    return None
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run when a test read a file beside the repository."""
     if OUTSIDE_REPO_OPENED:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_console
+from conftest import ascii_id, run_console
 
 from mgassist import InputErrors, RuleSet, parse_patient
 
@@ -547,7 +547,9 @@ NEW_OUTSIDE = [
 ]
 
 
-@pytest.mark.parametrize(("flag", "field", "value", "message"), NEW_OUTSIDE)
+@pytest.mark.parametrize(("flag", "field", "value", "message"),
+                         [pytest.param(*case.values, id=ascii_id(str(case.id)))
+                          for case in NEW_OUTSIDE])
 def test_egfr_and_albumin_outside_their_plausible_limits_are_refused(
     console: Console, flag: str, field: str, value: str, message: str
 ) -> None:
@@ -585,7 +587,7 @@ NEW_INSIDE = [
 
 
 @pytest.mark.parametrize(("flag", "value", "key", "expected"), NEW_INSIDE,
-                         ids=[f"{c[0][2:]}={c[1]}" for c in NEW_INSIDE])
+                         ids=[ascii_id(f"{c[0][2:]}={c[1]}") for c in NEW_INSIDE])
 def test_egfr_and_albumin_at_and_inside_their_limits_are_accepted(
     console: Console, flag: str, value: str, key: str, expected: float
 ) -> None:
@@ -650,7 +652,7 @@ EGFR_BOUNDS = [
 
 
 @pytest.mark.parametrize(("value", "comparator", "number"), EGFR_BOUNDS,
-                         ids=[c[0].strip() for c in EGFR_BOUNDS])
+                         ids=[ascii_id(c[0].strip()) for c in EGFR_BOUNDS])
 def test_egfr_bound_is_accepted_in_each_sign_form(
     console: Console, value: str, comparator: str, number: float
 ) -> None:
@@ -694,7 +696,7 @@ OTHER_BOUNDS = [
 
 
 @pytest.mark.parametrize(("flag", "field", "value", "sign", "accepted"), OTHER_BOUNDS,
-                         ids=[f"{c[1]}={c[2]}" for c in OTHER_BOUNDS])
+                         ids=[ascii_id(f"{c[1]}={c[2]}") for c in OTHER_BOUNDS])
 def test_a_bound_is_refused_for_any_quantity_but_egfr(
     console: Console, flag: str, field: str, value: str, sign: str, accepted: str
 ) -> None:

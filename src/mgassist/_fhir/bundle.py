@@ -14,7 +14,7 @@ from msgspec import Struct
 
 from mgassist._core.errors import FhirError
 
-__all__ = ["Entry", "References", "bundle_of", "resources"]
+__all__ = ["Entry", "References", "bundle_of", "items", "resources"]
 
 _SHOWN = 64
 _ACCEPTED = 'a FHIR R4 Bundle ({"resourceType": "Bundle", "entry": [...]}) or one resource ' \
@@ -113,7 +113,7 @@ class References:
         if not isinstance(target, str):
             return None
         if target.startswith("#"):
-            for contained in within.get("contained", []) or []:
+            for contained in items(within.get("contained")):
                 if isinstance(contained, Mapping) and contained.get("id") == target[1:]:
                     return contained
             return None
@@ -122,6 +122,12 @@ class References:
             parts = target.rstrip("/").split("/")
             found = self._by.get("/".join(parts[-2:])) if len(parts) >= 2 else None
         return found
+
+
+def items(value: object) -> list[Any]:
+    """``value`` if it is a JSON list, else no items (a FHIR list element given as one
+    object, a string or a number is not read)."""
+    return value if isinstance(value, list) else []
 
 
 def _kind(value: object) -> str:

@@ -21,6 +21,7 @@ from mgassist._core.fhir_codes import FhirRules, LoincCode
 from mgassist._core.patient import measure
 from mgassist._core.ruleset import QuantityRule, RuleSet
 
+from .bundle import items
 from .model import Skipped, Source
 
 __all__ = ["LOINC", "Reading", "UCUM", "coding_of", "date_of", "read_observation"]
@@ -90,7 +91,8 @@ def read_observation(resource: Mapping[str, Any], rules: RuleSet, fhir: FhirRule
         return skip(f"{unit.why}; units are never guessed (accepted: "
                     f"{', '.join(rule.table.units)})", shown)
     comparator = quantity.get("comparator")
-    if comparator is not None and comparator not in _COMPARATORS:
+    if comparator is not None and (not isinstance(comparator, str)
+                                   or comparator not in _COMPARATORS):
         return skip(f"comparator {comparator!r} is not a bound mgassist reads", shown)
     bound = _COMPARATORS.get(comparator, "") if isinstance(comparator, str) else ""
     entered = f"{bound}{_number(number)} {unit}"
@@ -198,7 +200,7 @@ def coding_of(concept: object, system: str, table: Mapping[str, Any]) -> str | N
     """The first code of ``system`` in a CodeableConcept that ``table`` holds, or None."""
     if not isinstance(concept, Mapping):
         return None
-    for coding in concept.get("coding", []) or []:
+    for coding in items(concept.get("coding")):
         if isinstance(coding, Mapping) and coding.get("system") == system and \
                 isinstance(coding.get("code"), str) and coding["code"].strip() in table:
             return str(coding["code"].strip())

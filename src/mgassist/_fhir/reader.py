@@ -16,16 +16,18 @@ Pure: no files, no clock (the caller gives ``as_of``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from mgassist._core.errors import FhirError, InputErrors
 from mgassist._core.fhir_codes import FhirRules
 from mgassist._core.patient import parse_patient
 from mgassist._core.ruleset import RuleSet, normalize_term
 
-from .bundle import Entry, References, resources
+from .bundle import Entry, References, items, resources
 from .model import FhirInput, Skipped, Source, Sources
 from .observations import Reading, date_of, read_observation
 
@@ -36,6 +38,7 @@ SNOMED = "http://snomed.info/sct"
 _READ = ("Patient", "Observation", "MedicationRequest", "MedicationStatement", "Condition")
 _ACTIVE_CONDITION = ("active", "recurrence", "relapse")
 _NOT_TRUE = ("refuted", "entered-in-error")
+_Row = TypeVar("_Row", Source, Skipped)
 
 
 def read_fhir(document: object, rules: RuleSet, *, as_of: datetime.date) -> FhirInput:
@@ -63,7 +66,7 @@ def read_fhir(document: object, rules: RuleSet, *, as_of: datetime.date) -> Fhir
         key = "result" if entry.type == "DiagnosticReport" else \
             "hasMember" if entry.type == "Observation" else None
         members = entry.resource.get(key) if key else None
-        for member in members if isinstance(members, list) else []:
+        for member in items(members):
             target = refs.resolve(member, entry.resource)
             if target is not None and target is not entry.resource:
                 reports.setdefault(id(target), entry.resource)
@@ -189,6 +192,9 @@ class _Reader:
         if kind == "MedicationRequest" and intent not in ("order", "plan"):
             skip(f"intent {intent!r} is not order or plan")
             return
+        if resource.get("doNotPerform") is True:
+            skip("doNotPerform: an order not to give it")
+            return
         known = self.fhir.rxnorm.get(cui) if cui else None
         text = known or name
         if text is None:
@@ -269,7 +275,29 @@ class _Reader:
             order.setdefault(name, len(order))
         used = sorted(self.used, key=lambda s: order.get(s.field, len(order)))
         return FhirInput(record=self.record, sources=Sources(
-            as_of=self.as_of, used=used, skipped=list(self.skipped)))
+            as_of=self.as_of, used=[_printable(s) for s in used],
+            skipped=[_printable(s) for s in self.skipped]))
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_LONGEST = {"why": 400, "value": 200}  # characters of a text from the document, shown
+
+
+def _printable(row: _Row) -> _Row:
+    """``row`` with every text safe to print: control characters (a terminal escape in a
+    display name) shown as ?, and each text cut to a length a report can show."""
+    changes: dict[str, str] = {}
+    for spec in dataclasses.fields(row):
+        text = getattr(row, spec.name)
+        if not isinstance(text, str):
+            continue
+        clean = _CONTROL.sub("?", text)
+        limit = _LONGEST.get(spec.name, 120)
+        if len(clean) > limit:
+            clean = clean[: limit - 3] + "..."
+        if clean != text:
+            changes[spec.name] = clean
+    return dataclasses.replace(row, **changes) if changes else row  # type: ignore[arg-type]
 
 
 def _age(born: object, as_of: datetime.date) -> int | str:
@@ -308,7 +336,7 @@ def _code(concept: object, system: str | None) -> str | None:
     """The first code of ``system`` (None: any system) in a CodeableConcept."""
     if not isinstance(concept, Mapping):
         return None
-    for coding in concept.get("coding", []) or []:
+    for coding in items(concept.get("coding")):
         if isinstance(coding, Mapping) and (system is None or coding.get("system") == system):
             code = coding.get("code")
             if isinstance(code, str) and code.strip():
@@ -328,7 +356,7 @@ def _name(concept: object) -> str | None:
     text = concept.get("text")
     if isinstance(text, str) and text.strip():
         return " ".join(text.split())
-    for coding in concept.get("coding", []) or []:
+    for coding in items(concept.get("coding")):
         if isinstance(coding, Mapping):
             display = coding.get("display")
             if isinstance(display, str) and display.strip():
