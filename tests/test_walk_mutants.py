@@ -39,7 +39,7 @@ from mgassist._core.conditions import (
 )
 from mgassist._core.conditions import evaluate as interpret  # the reference interpreter
 from mgassist._core.engine import patient_facts
-from mgassist._core.walk import WalkEvent, decide
+from mgassist._core.walk import WalkEvent, _lasting, decide
 from mgassist._rulebook.source import bundled_rules_path
 
 LLN = Threshold("mg-lln", "mg", 0.70, "0.70 mmol/L",
@@ -365,3 +365,47 @@ def test_reference_entries_are_built_once_per_rule_set_and_shared_by_patients(
     two = evaluate(parse_patient({"mg": "0.65 mmol/L", "crcl": "90 mL/min"}, rules), rules)
     assert one.references == two.references
     assert all(two.references[rid] is ref for rid, ref in one.references.items())
+
+
+def _threshold(fact: str) -> Threshold:
+    return Threshold(f"{fact}-limit", fact, 1.0, f"1 ({fact})")
+
+
+def test_a_predicate_lasts_across_the_walks_phases_only_if_it_reads_neither_status_nor_risk(
+        ) -> None:
+    numbers = Is("numbers", Compare("mg", "below", _threshold("mg")))
+    meds = Is("meds", SomeOf("meds", frozenset({"ppi"}), False))
+    status = Is("status", In("status", frozenset({"maintain"})))
+    risk = Is("risk", Empty("risk_factors", False))
+    known_status = Is("known-status", Known("status", True))
+    through = Is("through", Any_((numbers, Not(status))))  # a phased predicate, one level down
+    both = Is("both", All((numbers, meds)))
+    lasting = _lasting([All((both, through)), risk, known_status])
+    assert lasting == {id(numbers.part), id(meds.part), id(both.part)}
+
+
+def test_a_predicate_of_the_risk_factors_is_evaluated_again_once_they_are_known(
+        tmp_path: Path) -> None:
+    # "has-risk" reads the risk factors: a risk factor evaluates it first, while none is known
+    # yet (false), and the finding must see it again once the loop diuretic made one present.
+    copy = tmp_path / "rules"
+    shutil.copytree(bundled_rules_path(), copy, ignore=shutil.ignore_patterns("tests"))
+    for file, old, new in [
+            ("decision.yaml", "\npredicates:\n",
+             "\npredicates:\n  has-risk: {risk_factors: {empty: false}}\n"),
+            ("findings.yaml", "\nrisk_factors:\n",
+             "\nrisk_factors:\n  - id: another-risk\n    label: another risk factor\n"
+             "    when: {is: has-risk}\n    cite: [pham2014-ijnrd]\n"),
+            ("findings.yaml", "    when: {risk_factors: {empty: false}}\n",
+             "    when: {is: has-risk}\n")]:
+        path = copy / file
+        text = path.read_text(encoding="utf-8")
+        assert text.count(old) == 1, old
+        path.write_text(text.replace(old, new), encoding="utf-8")
+    rules = load_rules(copy)
+    raw = {"mg": "0.6 mmol/L", "crcl": "80 mL/min", "meds": ["furosemide"]}
+    for _ in range(2):  # the first patient of a rule set is interpreted, the next compiled
+        findings = {f.id: f for f in evaluate(parse_patient(raw, rules), rules).findings}
+        assert "risk-factors-present" in findings
+        assert "loop diuretic" in findings["risk-factors-present"].message
+        assert "another risk factor" not in findings["risk-factors-present"].message

@@ -86,7 +86,8 @@ class Facts:
     """Everything a condition can look at; a missing key is an unknown value. ``predicates``
     remembers each named predicate's result over these facts (with the ids it matched), so a
     predicate that many rules use is evaluated once per patient and phase (keyed by the
-    predicate's body, shared by every reference to it)."""
+    predicate's body, shared by every reference to it; the walk carries the results that do
+    not depend on the phase into the next one)."""
 
     numbers: Mapping[str, NumberFact]
     lists: Mapping[str, frozenset[str]]

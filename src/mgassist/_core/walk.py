@@ -16,7 +16,7 @@ Without an observer the walk builds no event.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Literal
 
@@ -24,7 +24,22 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from .assessment import Monitoring, ReferenceOut, Regimen
-from .conditions import Condition, Evaluator, Facts, NumberFact, compiled, evaluate
+from .conditions import (
+    All,
+    Any_,
+    Condition,
+    Empty,
+    Evaluator,
+    Facts,
+    In,
+    Is,
+    Known,
+    Not,
+    NumberFact,
+    SomeOf,
+    compiled,
+    evaluate,
+)
 from .contract import Severity, Status
 from .regimen import choose_regimen
 from .ruleset import Detail, FindingRule, Reason, RiskFactor, RuleSet, ScheduleItem, Step
@@ -101,6 +116,9 @@ class _Program(Struct, frozen=True):
                           tuple[tuple[Detail, Evaluator | None], ...]], ...]
     schedule: tuple[tuple[ScheduleItem, Evaluator | None], ...]
     reasons: tuple[tuple[Reason, Evaluator], ...]
+    # The predicates whose result cannot change between the walk's phases (they read neither
+    # the risk factors nor the status): kept from the phase that first needed them.
+    lasting: frozenset[int]
     # Built once and shared (frozen; never changed after): what depends only on these keys.
     references: dict[tuple[str, int], ReferenceOut]  # (id, number) -> as printed
     regimens: dict[tuple[str | None, Status, bool], Regimen | None]  # step, status, alt.
@@ -141,7 +159,35 @@ def _build(rules: RuleSet, make: Callable[[Condition], Evaluator]) -> _Program:
         tuple((f, make(f.when), tuple((d, maybe(d.when)) for d in f.details))
               for f in rules.findings.values()),
         tuple((item, maybe(item.when)) for item in rules.monitoring.schedule),
-        tuple((r, make(r.when)) for r in rules.monitoring.reasons), {}, {}, {})
+        tuple((r, make(r.when)) for r in rules.monitoring.reasons),
+        _lasting(rules.conditions()), {}, {}, {})
+
+
+_PHASED = ("risk_factors", "status")  # the facts the walk adds as it goes
+
+
+def _lasting(conditions: Iterable[Condition]) -> frozenset[int]:
+    """The predicate bodies (keyed as ``Facts.predicates`` keys them) that read no fact of
+    ``_PHASED``, directly or through another predicate: their results hold in every phase."""
+    verdicts: dict[int, bool] = {}
+
+    def lasting(cond: Condition) -> bool:
+        match cond:
+            case SomeOf(fact) | Empty(fact) | In(fact) | Known(fact):
+                return fact not in _PHASED
+            case All(parts) | Any_(parts):
+                verdicts_of_parts = [lasting(part) for part in parts]  # each gets its verdict
+                return all(verdicts_of_parts)
+            case Not(part):
+                return lasting(part)
+            case Is(_, part):
+                if id(part) not in verdicts:
+                    verdicts[id(part)] = lasting(part)
+                return verdicts[id(part)]
+        return True  # Compare: numbers, all given with the patient
+    for cond in conditions:
+        lasting(cond)
+    return frozenset(key for key, verdict in verdicts.items() if verdict)
 
 
 def decide(rules: RuleSet, numbers: Mapping[str, NumberFact],
@@ -162,13 +208,16 @@ def decide(rules: RuleSet, numbers: Mapping[str, NumberFact],
             observer(WalkEvent("risk-factor", factor.id, applies,
                                "present: listed by {risk_factors}" if applies else "not present",
                                factor.when, base))
-    facts = Facts(numbers, {**lists, "risk_factors": frozenset(present)}, singles)
+    lasting = program.lasting
+    facts = Facts(numbers, {**lists, "risk_factors": frozenset(present)}, singles,
+                  {key: known for key, known in base.predicates.items() if key in lasting})
     risk_cites = tuple(dict.fromkeys(c for factor in rules.risk_factors if factor.id in present
                                      for c in factor.cite))
 
     step = _first_true_step(program.steps, facts, observer)
     status = step.status if step else Status.INSUFFICIENT_DATA
-    decided = Facts(numbers, facts.lists, {**singles, "status": status.value})
+    decided = Facts(numbers, facts.lists, {**singles, "status": status.value},
+                    {key: known for key, known in facts.predicates.items() if key in lasting})
     findings = _findings(program, decided, step, risk_cites, observer)
     if step is not None and step.finding not in {f.id for f in findings}:
         rule = rules.findings[step.finding]
