@@ -89,6 +89,7 @@ def test_done_when_through_the_cli(cli: Callable[..., Any], tmp_path: Path,
     assert by_field["meds"]["used"] == "omeprazole"
     assert by_field["age"]["used"] == "72 years at 2026-11-29"
     assert sources["skipped"] == [] and sources["overridden"] == []
+    assert sources["not_read"] == {}
 
 
 def test_text_report_shows_the_sources_with_their_dates(cli: Callable[..., Any],
@@ -168,9 +169,11 @@ def test_result_of_another_patient_is_not_used(rules: RuleSet) -> None:
     assert "another patient" in skipped(found, "theirs").why
 
 
-def test_a_code_mgassist_does_not_read_is_listed(rules: RuleSet) -> None:
-    found = read(rules, fb.patient(), fb.lab("718-7", 176, "g/L", id="hb"))
-    assert "not one mgassist reads" in skipped(found, "hb").why
+def test_a_code_mgassist_does_not_read_is_counted_not_listed(rules: RuleSet) -> None:
+    found = read(rules, fb.patient(), fb.lab("718-7", 176, "g/L", id="hb"),
+                 fb.lab("8480-6", 120, "mm[Hg]"), {"resourceType": "Encounter", "id": "e"})
+    assert found.skipped == []
+    assert found.sources.not_read == {"Encounter": 1, "Observation": 2}
     assert found.record == {"id": "pat-1", "age": 72, "sex": "female"}
 
 
@@ -319,7 +322,10 @@ def test_hl7_lab_report_bundle(rules: RuleSet) -> None:
     creatinine = skipped(found, "o8")  # 0.09 mmol/L: mmol/L is not accepted for creatinine
     assert (creatinine.code, creatinine.value) == ("14682-9", "0.09 mmol/L")
     assert "the unit 'mmol/L' is not a unit of serum creatinine" in creatinine.why
-    assert all(s.resource_type == "Observation" for s in found.skipped)
+    assert [s.id for s in found.skipped] == ["o8"]  # creatinine in mmol/L, above
+    # 51 Observations (3 panels, 17 blood count, 22 chemistry, 9 urine results): 3 used, one
+    # skipped, 47 not inputs
+    assert found.sources.not_read == {"DiagnosticReport": 1, "Observation": 47, "Specimen": 3}
     assert not any(s.why.startswith("has no date") for s in found.skipped)
 
 

@@ -80,7 +80,9 @@ class Overridden:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sources:
     """Everything read from one FHIR document: the date ages and freshness are judged at,
-    the inputs used, the resources skipped, and the fields given beside the document."""
+    the inputs used, the resources skipped, the fields given beside the document, and how
+    many resources of each type were no input at all (an Encounter, an Observation whose code
+    mgassist does not read): counted, not listed, so a whole record stays a short answer."""
 
     __pydantic_config__ = _SCHEMA_CONFIG
 
@@ -88,6 +90,7 @@ class Sources:
     used: list[Source] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     overridden: list[Overridden] = field(default_factory=list)
+    not_read: dict[str, int] = field(default_factory=dict)  # no input: count by resource type
 
     def as_json(self) -> dict[str, Any]:
         """The ``sources`` object of the JSON output, as Python values."""

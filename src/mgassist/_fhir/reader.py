@@ -89,6 +89,7 @@ class _Reader:
         self.readings: dict[str, list[Reading]] = {}
         self.meds: list[str] = []
         self.conditions: list[str] = []
+        self.not_read: dict[str, int] = {}  # resources that are no input, by type
         self.patient = patient
         self.subject_refs = {f"Patient/{patient.id}"} if patient.id else set()
         if patient.full_url:
@@ -97,6 +98,7 @@ class _Reader:
     def add(self, entry: Entry) -> None:
         kind = entry.type
         if kind not in _READ:
+            self.not_read[kind] = self.not_read.get(kind, 0) + 1
             return
         if kind == "Patient":
             self._patient(entry.resource)
@@ -114,9 +116,8 @@ class _Reader:
             elif found is not None:
                 self.readings.setdefault(found.source.field, []).append(found)
             else:
-                self.skipped.append(Skipped(resource_type=kind, id=entry.id,
-                                            code=_first_code(entry.resource.get("code")),
-                                            why="its code is not one mgassist reads"))
+                # not an input (a haemoglobin, a blood pressure): counted, not listed
+                self.not_read[kind] = self.not_read.get(kind, 0) + 1
         elif kind in ("MedicationRequest", "MedicationStatement"):
             self._medication(entry)
         else:
@@ -276,7 +277,8 @@ class _Reader:
         used = sorted(self.used, key=lambda s: order.get(s.field, len(order)))
         return FhirInput(record=self.record, sources=Sources(
             as_of=self.as_of, used=[_printable(s) for s in used],
-            skipped=[_printable(s) for s in self.skipped]))
+            skipped=[_printable(s) for s in self.skipped],
+            not_read={_CONTROL.sub("?", k)[:64]: n for k, n in sorted(self.not_read.items())}))
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -33,6 +33,10 @@ def sources_block(assessment: Assessment, width: int, *, full: bool) -> list[Any
         text = f"  {labels.get(over.field, over.field)} {over.given}: given beside the " \
                f"document, replacing {over.fhir}"
         lines += [Text(part) for part in textwrap.wrap(text, wrap, subsequent_indent="    ")]
+    if sources.not_read:
+        counts = ", ".join(f"{kind} {n}" for kind, n in sources.not_read.items())
+        lines += [Text(part) for part in textwrap.wrap(
+            f"  Not inputs, not read: {counts}", wrap, subsequent_indent="    ")]
     if sources.skipped and not full:
         lines.append(Text(f"  {len(sources.skipped)} resource(s) not used; --full lists them "
                           "with why"))
