@@ -292,3 +292,19 @@ def test_assess_arrow_refuses_unusable_columns_before_any_row(rules: RuleSet) ->
         list(mgassist.assess_arrow([table], rules=rules))
     assert [e.field for e in info.value.errors] == ["header"]
     assert "did you mean 'mg'?" in str(info.value)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--format", "csv"], "error: --format: 'csv' does not apply to --fhir, whose lines carry "
+                          "the sources; accepted: jsonl"),
+    (["--input-format", "csv"], "error: --input-format: 'csv' does not apply to --fhir "
+                                "(Bundles are JSON)"),
+    (["--jobs", "2"], "error: --jobs: '2' does not apply to --fhir; accepted: 1")])
+def test_options_of_the_records_batch_are_refused_with_fhir(cli: Cli, tmp_path: Path,
+                                                            args: list[str],
+                                                            message: str) -> None:
+    source = tmp_path / "bundles.ndjson"
+    source.write_text("{}\n", encoding="utf-8")
+    result = cli("batch", "--fhir", str(source), *args)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == message + "\n"

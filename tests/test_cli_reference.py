@@ -43,7 +43,8 @@ def test_the_reference_does_not_depend_on_the_terminal(
 def test_every_command_has_its_section(script: ModuleType) -> None:
     titles = [line[3:] for line in script.render().splitlines() if line.startswith("## ")]
     assert titles == ["mgassist", "mgassist assess", "mgassist interview", "mgassist batch",
-                      "mgassist schema", "mgassist vocab", "mgassist units", "mgassist rules",
+                      "mgassist schema", "mgassist vocab", "mgassist units", "mgassist serve",
+                      "mgassist rules",
                       "mgassist rules validate", "mgassist rules test", "mgassist rules show"]
 
 

@@ -1,7 +1,9 @@
 """The package's layers: imports point down only, and no module imports itself back.
 
 Layers, lowest first: ``_core`` (pure), ``_files`` (atomic writes), ``_rulebook`` (YAML to a
-compiled rule set), ``_authoring`` (rule authors' tools), ``_shell`` (CLI, files, rendering).
+compiled rule set), ``_fhir`` (FHIR R4 documents to patient records), ``_authoring`` (rule
+authors' tools), ``_shell`` (CLI, files, rendering) and, beside it, ``_serve`` (the CDS Hooks
+service).
 Every ``import`` counts, also those inside functions (a lazy import is still a dependency).
 """
 
@@ -11,7 +13,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "mgassist"
-RANK = {"_core": 0, "_files": 1, "_rulebook": 2, "_authoring": 3, "_shell": 4}
+RANK = {"_core": 0, "_files": 1, "_rulebook": 2, "_fhir": 3, "_authoring": 4, "_shell": 5,
+        "_serve": 5}
 TOP = {"mgassist", "mgassist.__main__"}  # the public face: may import any layer
 
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from mgassist._core.assessment import Assessment
 from mgassist._core.conditions import operands
 from mgassist._core.contract import DoseBasis
@@ -63,6 +65,8 @@ def run_case(vignette: Vignette, rules: RuleSet) -> CaseResult:
         patient = parse_patient(vignette.patient, rules)
     except InputErrors as exc:
         return CaseResult(vignette, input_errors=tuple(str(e) for e in exc.errors))
+    if vignette.lab_flags:
+        patient = msgspec.structs.replace(patient, lab_flags=vignette.lab_flags)
     assessment, entries = assess_and_trace(patient, rules)  # one walk, observed
     return CaseResult(vignette, tuple(_differences(vignette, assessment)),
                       fired=frozenset((e.kind, e.id) for e in entries if e.fired),

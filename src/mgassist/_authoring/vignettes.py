@@ -7,6 +7,8 @@ A vignette file (``rules/tests/*.yaml``)::
     cases:
       - name: K 3.4 with low magnesium - correct magnesium first
         patient: {mg: 0.6 mmol/L, k: 3.4 mmol/L, crcl: 80 mL/min}   # as a batch record
+        lab_flags: [mg-lab-low]        # optional: what a FHIR document says of its results
+                                       # (lab-result-old, mg-lab-low/normal/high; docs/fhir.md)
         expect:                        # at least one of:
           status: supplement           # the status
           decided_by: supplement       # the step that set it
@@ -30,7 +32,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mgassist._core.assessment import Regimen
-from mgassist._core.contract import Status
+from mgassist._core.contract import LabFlag, Status
 from mgassist._core.errors import RulesError, RulesErrors, pydantic_message
 from mgassist._core.ruleset import RuleSet
 from mgassist._rulebook.source import rule_files
@@ -56,6 +58,7 @@ class _Case(BaseModel):
 
     name: str = Field(min_length=1)
     patient: dict[str, Any]
+    lab_flags: list[str] = []
     expect: _Expect
 
 
@@ -85,6 +88,7 @@ class Vignette:
     name: str
     patient: Mapping[str, Any]
     expect: Expect
+    lab_flags: tuple[str, ...] = ()  # LabFlag values, as a FHIR document would give them
 
     @property
     def where(self) -> str:
@@ -121,7 +125,11 @@ def load_vignettes(files: Sequence[Path], rules: RuleSet) -> list[Vignette]:
             where = ("cases", index)
             errors += [doc.error((*where, "expect", *path), message)
                        for path, message in problems]
-            if not problems:
+            flags = [f.value for f in LabFlag]
+            bad = [(i, f) for i, f in enumerate(case.lab_flags) if f not in flags]
+            errors += [doc.error((*where, "lab_flags", i), f"unknown lab flag {f!r}; one of: "
+                                 f"{', '.join(flags)}") for i, f in bad]
+            if not problems and not bad:
                 out.append(_vignette(doc, where, case))
     if errors:
         raise RulesErrors(errors)
@@ -132,7 +140,8 @@ def _vignette(doc: Located, where: tuple[str | int, ...], case: _Case) -> Vignet
     e = case.expect
     return Vignette(doc.path, doc.line_of(where), case.name, case.patient, Expect(
         status=Status(e.status) if e.status is not None else None, decided_by=e.decided_by,
-        findings=tuple(e.findings), not_findings=tuple(e.not_findings), regimen=e.regimen))
+        findings=tuple(e.findings), not_findings=tuple(e.not_findings), regimen=e.regimen),
+        lab_flags=tuple(case.lab_flags))
 
 
 def _check(e: _Expect, rules: RuleSet) -> list[tuple[tuple[str | int, ...], str]]:

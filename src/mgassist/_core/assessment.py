@@ -18,6 +18,7 @@ from typing import Any, Literal
 import orjson
 
 from .contract import CrclMethod, DoseBasis, MedClass, Severity, Status, WeightBasis
+from .sources import Sources
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -32,7 +33,7 @@ __all__ = [
     "RulesIdentity",
 ]
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 # Read by pydantic only when `mgassist schema output` derives the JSON Schema: every key is
 # always present in the output (so all are required), and no other key may appear.
 _SCHEMA_CONFIG: dict[str, Any] = {"json_schema_serialization_defaults_required": True,
@@ -213,6 +214,7 @@ class Assessment:
     references: dict[str, ReferenceOut]
     rules: RulesIdentity
     disclaimer: str
+    sources: Sources | None = None  # read from a FHIR document (1.5): what each value came from
 
     def to_json(self, *, indent: bool = False) -> str:
         """The JSON contract: one object (``indent``: two spaces, as ``assess --json`` prints)."""

@@ -47,7 +47,8 @@ __all__ = [
 
 Op = Literal["below", "at_or_below", "above", "at_or_above"]
 _OPS: tuple[Op, ...] = ("below", "at_or_below", "above", "at_or_above")
-LIST_FACTS = ("meds", "conditions", "symptoms", "risk_factors", "meds_not_recognised")
+LIST_FACTS = ("meds", "conditions", "symptoms", "risk_factors", "meds_not_recognised",
+              "lab_flags")
 SINGLE_FACTS = ("indication", "sex", "status", "crcl_method")
 
 

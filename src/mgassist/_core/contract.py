@@ -14,6 +14,7 @@ __all__ = [
     "CrclMethod",
     "DoseBasis",
     "Indication",
+    "LabFlag",
     "MedClass",
     "MedRole",
     "Severity",
@@ -170,6 +171,16 @@ class Indication(StrEnum):
     MIGRAINE = "migraine"
     DOCUMENTED_HYPOMAGNESEMIA = "documented-hypomagnesemia"
     OTHER = "other"
+
+
+class LabFlag(StrEnum):
+    """What a laboratory document says about its own results (FHIR input, docs/fhir.md): the
+    fact ``lab_flags`` of the conditions. Flags never come from a typed value."""
+
+    RESULT_OLD = "lab-result-old"  # a result used is older than its freshness window
+    MG_LAB_LOW = "mg-lab-low"  # the magnesium's own referenceRange calls it low
+    MG_LAB_NORMAL = "mg-lab-normal"  # ... within range
+    MG_LAB_HIGH = "mg-lab-high"  # ... high
 
 
 VOCABULARIES: dict[str, type[StrEnum]] = {

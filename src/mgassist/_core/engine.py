@@ -80,6 +80,7 @@ def evaluate_patient(patient: Patient, rules: RuleSet, *,
     outcome = decide(rules, numbers, lists, singles, cg_cited, observer)
     texts = _Texts(rules, numbers, renal, outcome.risk_labels, patient.meds_not_recognised,
                    patient.med_names)
+    texts.values.update(patient.lab_texts)  # FHIR input: {old_results}, {lab_range}
     findings = [_finding(f, rules.findings[f.id], texts) for f in outcome.findings]
     step = outcome.step
     derived = _derived(patient, renal, numbers)
@@ -112,6 +113,7 @@ def patient_facts(patient: Patient, rules: RuleSet) -> tuple[
         "meds_not_recognised": frozenset(patient.meds_not_recognised),
         "conditions": frozenset(c.value for c in patient.conditions),
         "symptoms": frozenset(s.value for s in patient.symptoms),
+        "lab_flags": frozenset(patient.lab_flags),
     }
     singles = {
         "indication": patient.indication.value if patient.indication else None,

@@ -2,7 +2,8 @@
 
     MgassistError                 base of everything mgassist raises on purpose
     ├── InputError                a patient field is unusable (names field, value, what is accepted)
-    │   └── InputErrors           several InputError at once (all the fields that were wrong)
+    │   ├── InputErrors           several InputError at once (all the fields that were wrong)
+    │   └── FhirError             a FHIR document that is no Bundle or resource, or has no Patient
     └── RulesError                a rule set is unusable (names file:line and what is wrong)
         └── RulesErrors           several RulesError at once (every problem found while loading)
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["InputError", "InputErrors", "MgassistError", "RulesError", "RulesErrors",
+__all__ = ["FhirError", "InputError", "InputErrors", "MgassistError", "RulesError", "RulesErrors",
            "pydantic_message"]
 
 
@@ -73,6 +74,12 @@ class InputErrors(MgassistError):
     def __init__(self, errors: Sequence[InputError]) -> None:
         super().__init__("\n".join(str(e) for e in errors))
         self.errors: tuple[InputError, ...] = tuple(errors)
+
+
+@dataclass(frozen=True)
+class FhirError(InputError):
+    """A FHIR document that cannot be read at all (not JSON, not a FHIR Bundle or resource, no
+    Patient, or two): ``field`` names the document (``--fhir``), ``value`` what it holds."""
 
 
 @dataclass(frozen=True)

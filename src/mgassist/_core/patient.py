@@ -76,6 +76,10 @@ class Patient(Struct, frozen=True, kw_only=True):
     days_on_dose: Measured | None = None
     crcl_weight: WeightBasis = WeightBasis.AUTO
     inputs: dict[str, Any] = field(default_factory=dict)
+    # From a FHIR document only (never a record key): LabFlag values, and the texts of the
+    # placeholders that name them ({old_results}, {lab_range}).
+    lab_flags: tuple[str, ...] = ()
+    lab_texts: tuple[tuple[str, str], ...] = ()
 
 
 _ENUMS: dict[str, Any] = {"meds": MedClass, "conditions": Condition, "symptoms": Symptom,

@@ -14,6 +14,7 @@ from msgspec import Struct, field
 
 from .conditions import Compare, Condition, Threshold, nodes
 from .contract import DoseBasis, MedRole, Severity, Status
+from .fhir_codes import FhirRules
 from .medications import MedicationNames
 from .units import UnitTable
 
@@ -308,6 +309,7 @@ class RuleSet(Struct, frozen=True):
     regimen: RegimenRules
     monitoring: MonitoringRules
     references: Mapping[str, Reference]
+    fhir: FhirRules | None = None  # rules/fhir.yaml; None: the rule set reads no FHIR input
 
     def owned_conditions(self) -> Iterator[tuple[str, Condition]]:
         """Every ``when`` of the rule set with what owns it (``step adults-only``): predicates,

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mgassist._core.conditions import Condition, ConditionParser, Threshold
-from mgassist._core.contract import VOCABULARIES, CrclMethod, Status
+from mgassist._core.contract import VOCABULARIES, CrclMethod, LabFlag, Status
 from mgassist._core.ruleset import PLACEHOLDER, QuantityRule, Vocabulary
 
 from .quantities import CONTRACT_CANONICAL, DERIVED_NUMBER_FACTS, make_threshold
@@ -32,7 +32,8 @@ __all__ = ["MAX_TESTS", "VALUE_PLACEHOLDERS", "Conditions", "Expansion", "compil
 
 VALUE_PLACEHOLDERS = frozenset(
     {*CONTRACT_CANONICAL, *DERIVED_NUMBER_FACTS, "crcl_reported", "crcl_derived",
-     "crcl_source", "matched", "risk_factors", "meds_not_recognised"}
+     "crcl_source", "matched", "risk_factors", "meds_not_recognised", "old_results",
+     "lab_range"}
 )
 # {name} or {name|unit}: a quantity converted to one of its accepted units
 
@@ -50,7 +51,8 @@ def fact_ids(vocabulary: Vocabulary,
             "sex": frozenset({"female", "male"}),
             "status": frozenset(s.value for s in Status),
             "crcl_method": frozenset(m.value for m in CrclMethod),
-            "meds_not_recognised": frozenset()}  # names, not ids: empty only
+            "meds_not_recognised": frozenset(),  # names, not ids: empty only
+            "lab_flags": frozenset(f.value for f in LabFlag)}
 
 
 class Conditions:

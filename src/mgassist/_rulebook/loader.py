@@ -34,6 +34,7 @@ from mgassist._core.ruleset import Reference, RuleSet
 from .conditions import MAX_TESTS as MAX_TESTS
 from .conditions import VALUE_PLACEHOLDERS as VALUE_PLACEHOLDERS
 from .conditions import Conditions, compile_predicates, fact_ids
+from .fhir import compile_fhir
 from .formulas import compile_calcium_adjustment, compile_cockcroft_gault
 from .quantities import CONTRACT_CANONICAL as CONTRACT_CANONICAL
 from .quantities import DERIVED_NUMBER_FACTS as DERIVED_NUMBER_FACTS
@@ -42,9 +43,11 @@ from .regimen import compile_regimen, compile_salts, magnesium_molar_mass
 from .report import Report
 from .rules import compile_findings, compile_monitoring, compile_risk_factors, compile_steps
 from .schema import (
+    OPTIONAL_SECTIONS,
     SECTIONS,
     CalciumAdjustmentSpec,
     CockcroftGaultSpec,
+    FhirSpec,
     FindingSpec,
     MonitoringSpec,
     QuantitySpec,
@@ -120,6 +123,7 @@ class Sections:
     regimen: RegimenSpec
     monitoring: MonitoringSpec
     references: dict[str, ReferenceSpec]
+    fhir: FhirSpec | None = None  # optional (schema.OPTIONAL_SECTIONS)
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,8 @@ class Compiler:
         salts, unconvertible, elemental = compile_salts(sections.regimen, vocabulary,
                                                         mg_molar_mass, report)
         monitoring = compile_monitoring(sections.monitoring, conditions, report)
+        fhir = None if sections.fhir is None else \
+            compile_fhir(sections.fhir, quantities, vocabulary, report)
         report.raise_if_failed()
         return Compiled(RuleSet(
             version=version, sha256=self.sha256, source=self.source,
@@ -177,7 +183,7 @@ class Compiler:
             salts=salts, unconvertible=unconvertible, elemental_names=elemental,
             predicates=predicates,
             steps=steps, findings=findings, risk_factors=risk_factors, regimen=regimen,
-            monitoring=monitoring, references=references,
+            monitoring=monitoring, references=references, fhir=fhir,
         ), report)
 
 
@@ -208,7 +214,7 @@ def merge(parsed: list[tuple[Located, RuleFile]],
     sections: dict[str, Any] = {}
     owner: dict[str, Located] = {}
     for doc, rule_file in parsed:
-        for name in SECTIONS:
+        for name in (*SECTIONS, *OPTIONAL_SECTIONS):
             value = getattr(rule_file, name)
             if value is None:
                 continue

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, mo
 
 from mgassist._core.contract import DoseBasis, MedRole, Severity, Status
 
-__all__ = ["RuleFile", "SECTIONS"]
+__all__ = ["OPTIONAL_SECTIONS", "RuleFile", "SECTIONS"]
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")]
 Text = Annotated[str, StringConstraints(min_length=1)]
@@ -247,6 +247,33 @@ class ReferenceSpec(_Spec):
     supports: Text
 
 
+LoincCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,7}-[0-9]$")]
+Digits = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,18}$")]
+
+
+class FhirObservationSpec(_Spec):
+    codes: Annotated[dict[LoincCode, list[Text]], Field(min_length=1)]
+    fresh_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+
+
+class CodedUnitSpec(_Spec):
+    system: Text
+    code: Text
+    unit: Text
+
+
+class FhirSpec(_Spec):
+    """FHIR input: LOINC codes by field, coded units, RxNorm and SNOMED CT tables."""
+
+    observations: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]*$")],
+                       FhirObservationSpec]
+    coded_units: list[CodedUnitSpec] = []
+    rxnorm: dict[Digits, Text] = {}
+    snomed: dict[Digits, Id] = {}
+    fresh_basis: Text
+    sources: Annotated[list[Text], Field(min_length=1)]
+
+
 class RuleFile(_Spec):
     """One rule file: a version and any of the sections (each section in one file only)."""
 
@@ -264,6 +291,7 @@ class RuleFile(_Spec):
     regimen: RegimenSpec | None = None
     monitoring: MonitoringSpec | None = None
     references: dict[Id, ReferenceSpec] | None = None
+    fhir: FhirSpec | None = None
 
 
 SECTIONS: tuple[str, ...] = (
@@ -272,3 +300,6 @@ SECTIONS: tuple[str, ...] = (
     "findings", "risk_factors", "regimen", "monitoring", "references",
 )
 """Every section a rule set must define, each exactly once across its files."""
+
+OPTIONAL_SECTIONS: tuple[str, ...] = ("fhir",)
+"""Sections a rule set may define (at most once): without ``fhir`` it reads no FHIR input."""

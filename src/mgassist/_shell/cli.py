@@ -131,7 +131,8 @@ Values = list[str] | None
      'mgassist assess --mg "1.6 mg/dL" --creatinine "106 umol/L" --age 78 \\',
      '    --sex female --weight "154 lb" --med furosemide --med omeprazole',
      'mgassist assess --mg "0.6 mmol/L" --egfr ">90 mL/min/1.73m2" --json',
-     'mgassist assess --mg "0.6 mmol/L" --crcl "25 mL/min" --explain'],
+     'mgassist assess --mg "0.6 mmol/L" --crcl "25 mL/min" --explain',
+     "mgassist assess --fhir bundle.json --as-of 2026-11-29 --full"],
     [(ExitCode.OK, "an assessment was produced, whatever its status"),
      (ExitCode.INPUT, "invalid input or arguments: each error names the flag, the value"),
      (None, 'and what is accepted (with --json also {"error": ...} on stdout)'), BUG]))
@@ -155,6 +156,13 @@ def assess(
     current_dose: Annotated[Values, _opt("current_dose")] = None,
     days_on_dose: Annotated[Values, _opt("days_on_dose")] = None,
     crcl_weight: Annotated[Values, _opt("crcl_weight")] = None,
+    fhir: Annotated[str | None, typer.Option(
+        "--fhir", help="read the patient from a FHIR R4 Bundle or resource (JSON file, or - "
+        "for stdin); flags given beside it override its values, and the output says so "
+        "(docs/fhir.md)", show_default=False, metavar="FILE")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="with --fhir: the date ages and result ages are judged at "
+        "(YYYY-MM-DD; default today)", show_default=False, metavar="DATE")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the assessment as JSON")] = False,
     explain: Annotated[bool, typer.Option(
         "--explain", help="after the report, trace every rule in evaluation order: fired or "
@@ -178,11 +186,12 @@ def assess(
              "indication": indication, "current_dose": current_dose,
              "days_on_dose": days_on_dose, "crcl_weight": crcl_weight}
     values = {name: list(v) for name, v in given.items() if v}
-    if not values:
+    if not values and fhir is None:
         raise _NoPatientValue(ctx)
     from .commands import run_assess
 
-    code = run_assess(values, rules_path=rules, as_json=as_json, explain=explain, full=full)
+    code = run_assess(values, rules_path=rules, as_json=as_json, explain=explain, full=full,
+                      fhir=fhir, as_of=as_of)
     if code:
         raise typer.Exit(code)
 
@@ -247,7 +256,8 @@ def interview(
     ["mgassist batch ward.csv --output assessments.jsonl",
      "mgassist batch patients.jsonl > assessments.jsonl",
      "mgassist batch cohort.csv --format parquet -o summary.parquet --jobs 0",
-     "export-labs | mgassist batch - --input-format csv --format csv"],
+     "export-labs | mgassist batch - --input-format csv --format csv",
+     "mgassist batch --fhir bundles.ndjson --as-of 2026-11-29 -o assessments.jsonl"],
     [(ExitCode.OK, "every record was assessed"),
      (ExitCode.PROBLEMS,
       "some records had errors (each has an error line; all lines were written)"),
@@ -257,7 +267,7 @@ def interview(
 def batch(
     source: Annotated[str, typer.Argument(
         metavar="INPUT", help="JSON Lines (.jsonl) or CSV (.csv) file of patients, or - for "
-        "standard input", show_default=False)],
+        "standard input (with --fhir: Bundles, see below)", show_default=False)],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="write here (atomically) instead of stdout",
         show_default=False, metavar="FILE")] = None,
@@ -271,6 +281,13 @@ def batch(
     jobs: Annotated[int, typer.Option(
         "--jobs", "-j", help="worker processes (0: one per CPU); the output is the same "
         "whatever the number", metavar="N")] = 1,
+    fhir: Annotated[bool, typer.Option(
+        "--fhir", help="INPUT holds FHIR R4 Bundles: NDJSON (one Bundle per line), a folder "
+        "of Bundle .json files, or - for standard input; each line out carries its sources "
+        "(docs/fhir.md)")] = False,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="with --fhir: the date ages and result ages are judged at "
+        "(YYYY-MM-DD; default today)", show_default=False, metavar="DATE")] = None,
     rules: RulesOption = None,
 ) -> None:
     """Assess many patients: one output line (or row) per input record, in input order.
@@ -279,12 +296,44 @@ def batch(
     meds...); several meds in one CSV cell are separated by ';' or ','. A record that cannot be
     assessed gets an error line (or row) naming the field, and the others go on.
     """
+    if fhir or as_of is not None:
+        from .commands import report_input_errors
+
+        error = _fhir_misuse(fhir=fhir, as_of=as_of, fmt=fmt, input_format=input_format,
+                             jobs=jobs)
+        if error is not None:
+            raise typer.Exit(report_input_errors(
+                [error], as_json=False, names={"as_of": "--as-of", "format": "--format",
+                                               "input-format": "--input-format",
+                                               "jobs": "--jobs"}))
+        from .batch_fhir import run_batch_fhir
+
+        code = run_batch_fhir(source, output=output, rules_path=rules, as_of=as_of)
+        if code:
+            raise typer.Exit(code)
+        return
     from .batch_command import run_batch
 
     code = run_batch(source, output=output, fmt=fmt, rules_path=rules,
                      input_format=input_format, jobs=jobs)
     if code:
         raise typer.Exit(code)
+
+
+def _fhir_misuse(*, fhir: bool, as_of: str | None, fmt: str, input_format: str, jobs: int
+                 ) -> InputError | None:
+    """An option that does not go with (or without) ``batch --fhir``, or None."""
+    if not fhir:
+        return InputError("as_of", as_of or "", "applies to batch --fhir only")
+    if input_format != "auto":
+        return InputError("input-format", input_format, "does not apply to --fhir (Bundles "
+                          "are JSON)")
+    if fmt != "jsonl":
+        return InputError("format", fmt, "does not apply to --fhir, whose lines carry the "
+                          "sources", "jsonl")
+    if jobs != 1:
+        return InputError("jobs", str(jobs), "does not apply to --fhir", "1")
+    return None
 
 
 @app.command(cls=HelpCommand, epilog=epilog(
@@ -347,6 +396,62 @@ def units(rules: RulesOption = None) -> None:
             accepted = f"a plain number ({rule.shown_as or rule.table.canonical})"
         typer.echo(f"{spec.flag:16} {rule.label}: {accepted}; e.g. {rule.example!r}; "
                    f"plausible {rule.plausible_text}")
+
+
+@app.command(cls=HelpCommand, epilog=epilog(
+    ["mgassist serve", "mgassist serve --port 9000 --cors-origin https://ehr.example.org",
+     "mgassist serve --trusted-issuer https://ehr.example.org=https://ehr.example.org/jwks"],
+    [(ExitCode.OK, "the server was stopped (Ctrl-C)"),
+     (ExitCode.INPUT, "unusable options or rules, or the serve extra is not installed"), BUG]))
+def serve(
+    host: Annotated[str, typer.Option(
+        metavar="ADDRESS", help="address to listen on (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="port to listen on", min=1,
+                                      max=65535)] = 8080,
+    trusted_issuer: Annotated[list[str] | None, typer.Option(
+        "--trusted-issuer", metavar="ISS=JWKS_URL", show_default=False,
+        help="verify the EHR's bearer JWT: an issuer and the URL of its JWK Set (repeat for "
+        "several); without it, no token is checked")] = None,
+    cors_origin: Annotated[list[str] | None, typer.Option(
+        "--cors-origin", metavar="ORIGIN", show_default=False,
+        help="a browser origin allowed to call the service (repeat for several)")] = None,
+    public_url: Annotated[str | None, typer.Option(
+        "--public-url", metavar="URL", show_default=False,
+        help="the base URL the EHR calls (the JWT audience is built from it; default: "
+        "http://HOST:PORT)")] = None,
+    docs_url: Annotated[str | None, typer.Option(
+        "--docs-url", metavar="URL", show_default=False,
+        help="where the cards' source link points (default: this service's /about)")] = None,
+    max_request_bytes: Annotated[int, typer.Option(
+        "--max-request-bytes", metavar="N", help="larger requests are refused (413)")
+    ] = 1_048_576,
+    fhir_timeout: Annotated[float, typer.Option(
+        "--fhir-timeout", metavar="SECONDS",
+        help="timeout of each request to the EHR's FHIR server (no retries)")] = 5.0,
+    feedback_log: Annotated[Path | None, typer.Option(
+        "--feedback-log", metavar="PATH", show_default=False,
+        help="append feedback (no patient data) to this JSON Lines file (default: the log)")
+    ] = None,
+    rules: RulesOption = None,
+) -> None:
+    """Serve CDS Hooks 2.0 (patient-view, order-select, order-sign) to an EHR; needs the
+    optional extra: pip install 'mgassist[serve]'."""
+    from mgassist._serve.run import INSTALL_HINT, ServeOptionError, missing_packages, run_serve
+
+    missing = missing_packages()
+    if missing:
+        typer.echo(f"error: mgassist serve needs {', '.join(missing)}, of the optional extra "
+                   f"'serve': {INSTALL_HINT}", err=True)
+        raise typer.Exit(ExitCode.INPUT)
+    loaded = _load(rules, as_json=False)
+    try:
+        run_serve(host=host, port=port, rules=loaded, public_url=public_url,
+                  docs_url=docs_url, trusted_issuers=trusted_issuer or [],
+                  cors_origins=cors_origin or [], max_request_bytes=max_request_bytes,
+                  fhir_timeout=fhir_timeout, feedback_log=feedback_log)
+    except ServeOptionError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(ExitCode.INPUT) from None
 
 
 @rules_app.command("validate", cls=HelpCommand, epilog=epilog(

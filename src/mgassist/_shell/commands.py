@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 FLAGS: Mapping[str, str] = {spec.name: spec.flag for spec in FIELDS}  # JSON key -> assess flag
+_DOCUMENT_FLAGS = {**FLAGS, "fhir": "--fhir", "as_of": "--as-of"}
 
 
 def report_input_errors(errors: Sequence[InputError], *, as_json: bool,
@@ -168,20 +169,29 @@ def load_or_fail(path: Path | None, *, as_json: bool) -> RuleSet:
 
 
 def run_assess(given: Mapping[str, Sequence[str]], *, rules_path: Path | None, as_json: bool,
-               explain: bool = False, full: bool = False) -> int:
+               explain: bool = False, full: bool = False, fhir: str | None = None,
+               as_of: str | None = None) -> int:
     """Assess one patient given as command-line values (each field's flag values as typed, see
     ``patient_values``); return the exit code. Errors name the flags, in field order.
 
     ``explain``: add the trace of every rule (``_core.trace``), after the report or as the JSON
     ``explain`` array; without it the trace is never computed. ``full``: the full text report
-    instead of the brief one (the JSON is always complete)."""
+    instead of the brief one (the JSON is always complete). ``fhir``: a FHIR document's path
+    (``-``: stdin) to read the patient from, the flags laid over it; ``as_of``: the date its
+    ages and result ages are judged at (default today)."""
     from mgassist._core.engine import evaluate_patient
     from mgassist._core.patient import parse_patient
 
     rules = load_or_fail(rules_path, as_json=as_json)
     raw, errors = patient_values(given, rules)
+    sources = read = None
+    if fhir is not None or as_of is not None:
+        read = _from_fhir(fhir, as_of, raw, rules)
+        if isinstance(read, InputError):
+            return report_input_errors([read], as_json=as_json, names=_DOCUMENT_FLAGS)
+        sources = read.sources
     try:
-        patient = parse_patient(raw, rules)
+        patient = parse_patient(raw, rules) if read is None else read.patient(rules)
     except InputErrors as exc:
         errors += exc.errors
     if errors:
@@ -189,11 +199,13 @@ def run_assess(given: Mapping[str, Sequence[str]], *, rules_path: Path | None, a
         errors.sort(key=lambda error: order.get(error.field, len(order)))
         return report_input_errors(errors, as_json=as_json, names=FLAGS)
     if not explain:
-        show(evaluate_patient(patient, rules), as_json=as_json, full=full)
+        show(_with_sources(evaluate_patient(patient, rules), sources), as_json=as_json,
+             full=full)
         return ExitCode.OK
     from mgassist._core.trace import assess_and_trace
 
     assessment, entries = assess_and_trace(patient, rules)  # one walk, observed
+    assessment = _with_sources(assessment, sources)
     if as_json:
         data = assessment.to_dict()
         data["explain"] = entries
@@ -205,6 +217,31 @@ def run_assess(given: Mapping[str, Sequence[str]], *, rules_path: Path | None, a
     sys.stdout.write("\n".join(trace_lines(entries, version=rules.version,
                                            sha256=rules.sha256)) + "\n")
     return ExitCode.OK
+
+
+def _from_fhir(path: str | None, as_of: str | None, given: dict[str, Any],
+               rules: RuleSet) -> Any:
+    """The FHIR document's FhirInput with ``given`` (the flags) laid over it, or the error."""
+    from mgassist._fhir import read_fhir
+
+    from .fhir_input import as_of_date, read_document
+
+    try:
+        if path is None:
+            raise InputError("as_of", as_of or "", "applies to --fhir only (the date a FHIR "
+                             "document's ages are judged at)", "--fhir FILE --as-of DATE")
+        date = as_of_date(as_of)
+        return read_fhir(read_document(path), rules, as_of=date).overridden_by(given)
+    except InputError as exc:
+        return exc
+
+
+def _with_sources(assessment: Any, sources: Any) -> Any:
+    if sources is None:
+        return assessment
+    import dataclasses
+
+    return dataclasses.replace(assessment, sources=sources)
 
 
 FULL_HINT = "Full report: --full."

@@ -55,6 +55,10 @@ def brief_blocks(assessment: Assessment, width: int, more: str | None) -> Iterat
     if assessment.monitoring is not None:
         cited += assessment.monitoring.citations
         yield _monitoring(assessment.monitoring, numbers, width)
+    if assessment.sources is not None:
+        from .render_sources import sources_block
+
+        yield sources_block(assessment, width, full=False)
     yield _references(assessment, set(cited), width)
     yield footer(assessment, more, width)
 

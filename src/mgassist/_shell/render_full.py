@@ -29,6 +29,10 @@ def full_blocks(assessment: Assessment, width: int) -> Iterator[Any]:
     yield _regimen(assessment.regimen, numbers)
     yield _monitoring(assessment, numbers)
     yield _inputs(assessment, numbers)
+    if assessment.sources is not None:
+        from .render_sources import sources_block
+
+        yield sources_block(assessment, width, full=True)
     yield _references(assessment, width)
     yield footer(assessment, None, width)
 
