@@ -69,7 +69,7 @@ def test_a_full_session_in_a_terminal_ends_with_the_report(tmp_path: Path) -> No
     # 32.6 mL/min by Cockcroft-Gault (worked by hand in test_interview.py): 30-60 band.
     child.expect_exact("DECISION: SUPPLEMENT WITH CAUTION")
     # the brief report: the decision box's first action, findings by title
-    child.expect_exact("Give magnesium first or together with potassium")
+    child.expect_exact("Correct magnesium with or before potassium, as the decision allows")
     child.expect_exact("Low potassium too: magnesium first or with it")
     child.expect_exact("Show the full report")
     child.sendline("y")

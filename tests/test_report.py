@@ -190,8 +190,15 @@ def test_first_actions_are_in_the_decision_box(
     box = lines[:next(i for i, line in enumerate(lines) if line.startswith("╰"))]
     assert "│ First:" in "\n".join(box)
     # most severe first, as the findings: both are warnings, in the rules' order
-    assert [line.strip("│ ").rstrip() for line in box if line.startswith("│  - ")] == [
-        "- Give magnesium first or together with potassium: potassium alone will not correct.",
+    items: list[str] = []  # each action, its wrapped lines joined
+    for line in box:
+        if line.startswith("│  - "):
+            items.append(line.strip("│ ").rstrip())
+        elif items and line.startswith("│    "):
+            items[-1] += " " + line.strip("│ ").rstrip()
+    assert items == [
+        "- Correct magnesium with or before potassium, as the decision allows: potassium alone "
+        "will not correct.",
         "- Correct volume depletion first.",
     ]
 

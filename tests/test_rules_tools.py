@@ -233,8 +233,8 @@ def test_show_one_rule_in_full_with_references(cli: Cli) -> None:
            "  title:    Low potassium too: magnesium first or with it\n" \
            "  severity: warning\n" \
            "  when:     all(is low-mg, k below k-lln)\n" in out
-    assert "  action:   Give magnesium first or together with potassium: potassium alone will " \
-           "not correct.\n" in out
+    assert "  action:   Correct magnesium with or before potassium, as the decision allows: " \
+           "potassium alone will not correct.\n" in out
     assert "  [huang2007-jasn] Huang CL, Kuo E." in out and "doi:10.1681/ASN.2007070792" in out
     threshold = cli("rules", "show", "k-lln").stdout
     assert "Threshold k-lln\n  value:    3.5 mmol/L\n  for:      k\n" in threshold

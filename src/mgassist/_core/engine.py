@@ -41,9 +41,9 @@ from .crcl import CrclEstimate, cockcroft_gault, round_down
 from .inputs_used import inputs_used
 from .patient import Measured, Patient
 from .ruleset import PLACEHOLDER, FindingRule, RuleSet
-from .walk import Fired, Observer, decide
+from .walk import Fired, Observer, Outcome, decide
 
-__all__ = ["DISCLAIMER", "Renal", "evaluate_patient", "patient_facts"]
+__all__ = ["DISCLAIMER", "Renal", "decide_patient", "evaluate_patient", "patient_facts"]
 
 DISCLAIMER = (
     "mgassist supports, and does not replace, clinical judgement. Check every recommendation "
@@ -75,9 +75,7 @@ def evaluate_patient(patient: Patient, rules: RuleSet, *,
     """Assess one validated patient against a loaded rule set.
 
     ``observer``: called with every rule as the walk meets it (``walk``)."""
-    renal, numbers, lists, singles = patient_facts(patient, rules)
-    cg_cited = renal.method is CrclMethod.COCKCROFT_GAULT or renal.estimate is not None
-    outcome = decide(rules, numbers, lists, singles, cg_cited, observer)
+    renal, numbers, outcome = decide_patient(patient, rules, observer=observer)
     texts = _Texts(rules, numbers, renal, outcome.risk_labels, patient.meds_not_recognised,
                    patient.med_names)
     texts.values.update(patient.lab_texts)  # FHIR input: {old_results}, {lab_range}
@@ -101,6 +99,16 @@ def evaluate_patient(patient: Patient, rules: RuleSet, *,
         rules=RulesIdentity(version=rules.version, sha256=rules.sha256, source=rules.source),
         disclaimer=DISCLAIMER,
     )
+
+
+def decide_patient(patient: Patient, rules: RuleSet, *, observer: Observer | None = None
+                   ) -> tuple[Renal, dict[str, NumberFact], Outcome]:
+    """What the rules decide for one patient (renal function, the number facts, the walk's
+    outcome), before any text is filled in: ``evaluate_patient`` without the texts, for
+    readers that need only the decision (the batch summary row)."""
+    renal, numbers, lists, singles = patient_facts(patient, rules)
+    cg_cited = renal.method is CrclMethod.COCKCROFT_GAULT or renal.estimate is not None
+    return renal, numbers, decide(rules, numbers, lists, singles, cg_cited, observer)
 
 
 def patient_facts(patient: Patient, rules: RuleSet) -> tuple[
