@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from test_fuzz_inputs import records as fuzz_records
 from test_population import POPULATION, SEED, make_population
 
-from mgassist import InputError, RuleSet, assess_records
+from mgassist import Assessment, InputError, RuleSet, assess_records
 from mgassist._core.summary import COLUMN_NAMES, COLUMNS, LIST_SEPARATOR, error_row, summary_row
 from mgassist._shell.batch_output import Failure, outcome
 from mgassist._shell.batch_records import Record
@@ -84,9 +84,24 @@ def arrow_rows(raws: Sequence[Any], rules: RuleSet) -> list[dict[str, Any]]:
     return [row for batch in assess_arrow([table], rules=rules) for row in batch.to_pylist()]
 
 
+def decided_rows(raws: Sequence[Any], rules: RuleSet) -> list[dict[str, Any]]:
+    """The rows as batch --format csv|parquet and assess_arrow make them: from the decision
+    alone (``decided_row``), without the assessment's texts."""
+    memo: dict[Any, Any] = {}
+    rows = []
+    for line, raw in enumerate(raws, start=1):
+        record = Record(line, raw) if isinstance(raw, dict) else Record(line, None, NOT_OBJECT)
+        result = outcome(record, rules, memo, summary=True)
+        assert not isinstance(result, Assessment), "a summary outcome built the assessment"
+        rows.append(error_row(line, result.id, result.errors) if isinstance(result, Failure)
+                    else result.row)
+    return rows
+
+
 # name -> a function from raw records to summary rows; every one must equal the oracle's rows.
 ROW_PRODUCERS: dict[str, Callable[[Sequence[Any], RuleSet], list[dict[str, Any]]]] = {
     "engine": engine_rows,
+    "decided": decided_rows,
 }
 
 

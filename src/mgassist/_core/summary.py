@@ -3,6 +3,7 @@
 
     COLUMNS                         -> the columns, in order, with their type and meaning
     summary_row(line, assessment)   -> the row of an assessed record
+    decided_row(line, patient, rules) -> the same row, from the decision alone (faster)
     error_row(line, id, errors)     -> the row of a record that could not be assessed
 
 A row is a dict keyed by the column names in ``COLUMNS`` order. Types: ``string`` (str),
@@ -20,13 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from .assessment import Assessment
-from .contract import Severity
+from .assessment import Assessment, Regimen
+from .contract import CrclMethod, Severity, Status
+from .engine import decide_patient
 from .errors import InputError
+from .patient import Patient
+from .ruleset import RuleSet
 
-__all__ = ["COLUMNS", "COLUMN_NAMES", "Column", "LIST_SEPARATOR", "error_row", "summary_row"]
+__all__ = ["COLUMNS", "COLUMN_NAMES", "Column", "LIST_SEPARATOR", "decided_row", "error_row",
+           "summary_row"]
 
 ColumnType = Literal["string", "int64", "float64"]
 LIST_SEPARATOR = ";"
@@ -79,7 +84,37 @@ _CRITICAL, _WARNING, _INFO = Severity.CRITICAL, Severity.WARNING, Severity.INFO
 
 def summary_row(line: int, assessment: Assessment) -> dict[str, Any]:
     """The summary row of an assessed record that starts at ``line``."""
-    findings = assessment.findings
+    derived = assessment.derived
+    return _row(assessment.id, line, assessment.status, assessment.decided_by,
+                assessment.findings, assessment.regimen, derived.crcl_ml_min,
+                derived.crcl_method, derived.mg_mmol_l, derived.meds_not_recognised)
+
+
+def decided_row(line: int, patient: Patient, rules: RuleSet) -> dict[str, Any]:
+    """``summary_row(line, evaluate_patient(patient, rules))``, from the decision alone: no
+    text is filled and no Assessment built, which the summary formats do not show. The same
+    row (tests/test_summary.py holds both equal over the population and fuzz sets)."""
+    renal, _, outcome = decide_patient(patient, rules)
+    step = outcome.step
+    return _row(patient.id, line, outcome.status, step.id if step else "none",
+                outcome.findings, outcome.regimen,
+                None if renal.crcl is None else round(renal.crcl.canonical, 2), renal.method,
+                None if patient.mg is None else round(patient.mg.canonical, 4),
+                patient.meds_not_recognised)
+
+
+class _Found(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def severity(self) -> Severity: ...
+
+
+def _row(record_id: str | None, line: int, status: Status, decided_by: str,
+         findings: Sequence[_Found], regimen: Regimen | None, crcl_ml_min: float | None,
+         crcl_method: CrclMethod | None, mg_mmol_l: float | None,
+         not_recognised: Sequence[str]) -> dict[str, Any]:
     critical = warning = info = 0
     for finding in findings:
         severity = finding.severity
@@ -89,14 +124,11 @@ def summary_row(line: int, assessment: Assessment) -> dict[str, Any]:
             warning += 1
         elif severity is _INFO:
             info += 1
-    regimen, derived = assessment.regimen, assessment.derived
-    crcl_method = derived.crcl_method
-    not_recognised = derived.meds_not_recognised
     return {
-        "id": assessment.id,
+        "id": record_id,
         "line": line,
-        "status": assessment.status.value,
-        "decided_by": assessment.decided_by,
+        "status": status.value,
+        "decided_by": decided_by,
         "finding_ids": LIST_SEPARATOR.join([f.id for f in findings]) or None,
         "critical_count": critical,
         "warning_count": warning,
@@ -109,9 +141,9 @@ def summary_row(line: int, assessment: Assessment) -> dict[str, Any]:
         "regimen_product_mg_per_day":
             regimen.product_mg_per_day if regimen is not None else None,
         "dose_basis": regimen.dose_basis.value if regimen is not None else None,
-        "crcl_ml_min": derived.crcl_ml_min,
+        "crcl_ml_min": crcl_ml_min,
         "crcl_method": crcl_method.value if crcl_method is not None else None,
-        "mg_mmol_l": derived.mg_mmol_l,
+        "mg_mmol_l": mg_mmol_l,
         "meds_not_recognised": LIST_SEPARATOR.join(not_recognised) or None,
         "error_field": None,
         "error_message": None,

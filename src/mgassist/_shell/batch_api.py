@@ -85,7 +85,8 @@ def assess_arrow(batches: Iterable[Any], *, rules: RuleSet | None = None,
             rows = list(_rows(batch, next_line))
             next_line += len(rows)
             yield encode(OutputFormat.PARQUET,
-                         [(record.line, outcome(record, rules, memo)) for record in rows]
+                         [(record.line, outcome(record, rules, memo, summary=True))
+                          for record in rows]
                          ).payload
 
 

@@ -56,7 +56,9 @@ def chunks(records: Iterable[T], size: int | None = None) -> Iterator[list[T]]:
 def assess_chunk(chunk: list[Record], rules: RuleSet, fmt: OutputFormat,
                  memo: dict[Any, Any]) -> Encoded:
     """One chunk assessed and encoded (pure apart from the memo)."""
-    return encode(fmt, [(record.line, outcome(record, rules, memo)) for record in chunk])
+    summary = fmt is not OutputFormat.JSONL  # the summary formats need no text
+    return encode(fmt, [(record.line, outcome(record, rules, memo, summary=summary))
+                        for record in chunk])
 
 
 def assessed_chunks(records: Iterable[Record], rules: RuleSet, fmt: OutputFormat,

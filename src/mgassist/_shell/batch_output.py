@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
 import orjson
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from .batch_records import Record
 
-__all__ = ["Encoded", "Failure", "OutputFile", "OutputFormat", "arrow_schema", "encode",
+__all__ = ["Decided", "Encoded", "Failure", "OutputFile", "OutputFormat", "arrow_schema", "encode",
            "error_object", "missing_pyarrow", "outcome"]
 
 
@@ -58,17 +58,43 @@ class Failure:
     errors: tuple[InputError, ...]
 
 
-def outcome(record: Record, rules: RuleSet, memo: dict[Any, Any]) -> Assessment | Failure:
-    """Assess one input record; a record that cannot be assessed is a Failure, never raised."""
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """An assessed record as the summary formats show it: its row, and its status."""
+
+    row: dict[str, Any]
+    status: Status
+
+
+@overload
+def outcome(record: Record, rules: RuleSet, memo: dict[Any, Any], *,
+            summary: Literal[False] = False) -> Assessment | Failure: ...
+
+
+@overload
+def outcome(record: Record, rules: RuleSet, memo: dict[Any, Any], *,
+            summary: bool) -> Assessment | Decided | Failure: ...
+
+
+def outcome(record: Record, rules: RuleSet, memo: dict[Any, Any], *, summary: bool = False
+            ) -> Assessment | Decided | Failure:
+    """Assess one input record; a record that cannot be assessed is a Failure, never raised.
+    ``summary``: only its summary row is wanted (a Decided: no text is filled)."""
+    from mgassist._core.contract import Status
     from mgassist._core.engine import evaluate_patient
     from mgassist._core.patient import parse_patient
+    from mgassist._core.summary import decided_row
 
     raw = record.raw
     if raw is None:
         assert record.problem is not None
         return Failure(record_id(record.id), (record.problem,))
     try:
-        return evaluate_patient(parse_patient(raw, rules, memo=memo), rules)
+        patient = parse_patient(raw, rules, memo=memo)
+        if summary:
+            row = decided_row(record.line, patient, rules)
+            return Decided(row, Status(row["status"]))
+        return evaluate_patient(patient, rules)
     except InputErrors as exc:
         return Failure(record_id(raw.get("id")), exc.errors)
     except Exception as exc:  # a bug must not cost the other records; never echo the record
@@ -103,7 +129,7 @@ class Encoded:
     statuses: Counter[Status] = field(default_factory=Counter)
 
 
-def encode(fmt: OutputFormat, outcomes: Sequence[tuple[int, Assessment | Failure]]
+def encode(fmt: OutputFormat, outcomes: Sequence[tuple[int, Assessment | Decided | Failure]]
            ) -> Encoded:
     """The (line, outcome) pairs of a chunk, in order, in the output format."""
     statuses: Counter[Status] = Counter()
@@ -117,14 +143,17 @@ def encode(fmt: OutputFormat, outcomes: Sequence[tuple[int, Assessment | Failure
         payload: Any = b"".join([_json_line(line, result) for line, result in outcomes])
     else:
         rows = [error_row(line, result.id, result.errors) if isinstance(result, Failure)
-                else summary_row(line, result) for line, result in outcomes]
+                else result.row if isinstance(result, Decided) else summary_row(line, result)
+                for line, result in outcomes]
         payload = _csv_rows(rows) if fmt is OutputFormat.CSV else _arrow_batch(rows)
     return Encoded(payload, len(outcomes), failed, statuses)
 
 
-def _json_line(line: int, result: Assessment | Failure) -> bytes:
+def _json_line(line: int, result: Assessment | Decided | Failure) -> bytes:
     if isinstance(result, Failure):
         return orjson.dumps(error_object(result, line)) + b"\n"
+    if isinstance(result, Decided):  # pragma: no cover - assess_chunk never asks for one here
+        raise TypeError("JSON Lines need the whole assessment, not its summary row")
     return b'{"line":%d,' % line + result.to_json_bytes()[1:] + b"\n"
 
 
