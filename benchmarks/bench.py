@@ -17,8 +17,9 @@ records (bare number, unknown medication, a line that is not JSON):
      CPU time (user+sys) of each side, and the ratio new/old. Target: >= 10x. Then the two
      outputs are compared line by line, byte for byte, except the top-level "rules" member of
      each line (its sha256 and source differ: the bundled rule files were reorganised, not the
-     decisions), and except what schema 1.4 added (the "inputs_used" member, and the version
-     number itself); error lines are compared too. Prints "identical: N of M lines" and, at the first
+     decisions), except what schemas 1.4 and 1.5 added (the "inputs_used" member, "sources"
+     when null, and the version number itself), and with the rule texts reworded since (REWORDED)
+     read as before; error lines are compared too. Prints "identical: N of M lines" and, at the first
      difference, the record id and the bytes around the first differing byte;
   4. startup: paired median wall time of `mgassist assess --mg "0.6 mmol/L" --crcl "80 mL/min"
      --json` against `python -c "import typer"`, after one warm-up of each (the first run writes
@@ -118,7 +119,16 @@ RULES_MEMBER = re.compile(rb',"rules":\{"version":"(?:[^"\\]|\\.)*","sha256":"[0
 # Schema 1.4 only adds "inputs_used" (always just before "references") to 1.3: an old commit's
 # line is compared with a new one without that member and with the schema version aligned.
 INPUTS_USED_MEMBER = re.compile(rb',"inputs_used":\[.*?\](?=,"references":)')
-SCHEMA_VERSION = re.compile(rb'^(\{(?:"line":\d+,)?"schema_version":)"1\.[34]"')
+SCHEMA_VERSION = re.compile(rb'^(\{(?:"line":\d+,)?"schema_version":)"1\.[345]"')
+# Schema 1.5 adds "sources" (the FHIR input's, null otherwise) as the last member.
+SOURCES_MEMBER = re.compile(rb',"sources":null(?=\}$)')
+# Rule texts deliberately reworded since the baseline, as (new, old): the new text is read as
+# the old one, so a line differs only where a decision or a value differs.
+REWORDED = (
+    (b"Correct magnesium with or before potassium, as the decision allows: potassium alone will "
+     b"not correct.",
+     b"Give magnesium first or together with potassium: potassium alone will not correct."),
+)
 EXCERPT = 60  # bytes shown either side of the first differing byte
 # Runs one command, then prints its wall time, CPU time (user+sys) and peak RSS (KB) as JSON:
 # only that process tree is counted, never the benchmark's own or another run's.
@@ -548,11 +558,15 @@ def side_by_side(mgassist: list[str], src: Path, count: int, commit: str, pairs:
 
 def without_rules(line: bytes) -> tuple[bytes, bool]:
     """The line with its top-level "rules" member cut out, and whether it had one; also
-    without "inputs_used" and with the schema version written 1.x (the additive change of
-    schema 1.4: every other byte must be the same)."""
+    without "inputs_used" (schema 1.4) and "sources":null (1.5), with the schema version
+    written 1.x, and with REWORDED rule texts read as before: every other byte must be the
+    same)."""
     cut, found = RULES_MEMBER.subn(b"", line, count=1)
     cut = INPUTS_USED_MEMBER.sub(b"", cut, count=1)
+    cut = SOURCES_MEMBER.sub(b"", cut, count=1)
     cut = SCHEMA_VERSION.sub(rb'\1"1.x"', cut, count=1)
+    for new, old in REWORDED:
+        cut = cut.replace(new, old)
     return cut, bool(found)
 
 
