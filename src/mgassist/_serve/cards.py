@@ -29,7 +29,8 @@ from mgassist._core.assessment import Assessment, Finding, ReferenceOut, Regimen
 from mgassist._core.contract import MedRole, Severity, Status
 from mgassist._core.medications import read_medication
 from mgassist._core.ruleset import RuleSet
-from mgassist._shell.render_parts import HEADLINES, link
+from mgassist._fhir.bundle import References
+from mgassist._shell.render_parts import HEADLINES, first_actions, link
 
 __all__ = ["INDICATOR", "OVERRIDE_REASONS", "SUMMARY_LIMIT", "assessment_cards", "compact",
            "magnesium_orders", "order_cards", "summary"]
@@ -106,7 +107,7 @@ def _decision_card(assessment: Assessment, shown: list[Finding], patient_id: str
                    ) -> dict[str, Any]:
     word, meaning = HEADLINES[assessment.status]
     parts = [f"**{word}** - {meaning}.", assessment.status_reason]
-    actions = list(dict.fromkeys(f.action for f in shown if f.action))
+    actions = first_actions(shown)
     if actions:
         parts.append("**First:**\n" + _bullets(actions))
     cited: list[str] = []
@@ -237,17 +238,18 @@ def magnesium_orders(draft_orders: Mapping[str, Any], rules: RuleSet,
     return found
 
 
+_CONTAINED = References(())  # resolves only "#id" references, within the order itself
+
+
 def _medication_names(request: Mapping[str, Any]) -> list[str]:
     """The texts that name what a MedicationRequest orders: its concept's text and codings'
     displays, or the referenced (contained) Medication's, or the reference's display."""
     concepts: list[Any] = [request.get("medicationCodeableConcept")]
     reference = request.get("medicationReference")
     if isinstance(reference, dict):
-        target = reference.get("reference")
-        for contained in request.get("contained", []) or []:
-            if isinstance(contained, dict) and isinstance(target, str) and \
-                    target == f"#{contained.get('id')}":
-                concepts.append(contained.get("code"))
+        contained = _CONTAINED.resolve(reference, request)  # "#id": a contained Medication
+        if contained is not None:
+            concepts.append(contained.get("code"))
         if isinstance(reference.get("display"), str):
             concepts.append({"text": reference["display"]})
     names: list[str] = []

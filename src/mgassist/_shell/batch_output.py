@@ -29,11 +29,13 @@ from typing import IO, TYPE_CHECKING, Any, Literal, overload
 import orjson
 
 from mgassist._core.assessment import Assessment
+from mgassist._core.contract import Status
+from mgassist._core.engine import evaluate_patient
 from mgassist._core.errors import InputError, InputErrors
-from mgassist._core.summary import COLUMN_NAMES, COLUMNS, error_row, summary_row
+from mgassist._core.patient import parse_patient
+from mgassist._core.summary import COLUMN_NAMES, COLUMNS, decided_row, error_row, summary_row
 
 if TYPE_CHECKING:
-    from mgassist._core.contract import Status
     from mgassist._core.ruleset import RuleSet
 
     from .batch_records import Record
@@ -80,11 +82,6 @@ def outcome(record: Record, rules: RuleSet, memo: dict[Any, Any], *, summary: bo
             ) -> Assessment | Decided | Failure:
     """Assess one input record; a record that cannot be assessed is a Failure, never raised.
     ``summary``: only its summary row is wanted (a Decided: no text is filled)."""
-    from mgassist._core.contract import Status
-    from mgassist._core.engine import evaluate_patient
-    from mgassist._core.patient import parse_patient
-    from mgassist._core.summary import decided_row
-
     raw = record.raw
     if raw is None:
         assert record.problem is not None
