@@ -35,7 +35,7 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
     """Assess every record of ``source`` (a path or ``-``) and write them in ``fmt`` (jsonl,
     csv or parquet); 0 all assessed, 1 some errors, 2 unusable arguments or input. Output is
     written as records are read (streaming), by ``jobs`` worker processes (0: every CPU)."""
-    from .batch_jobs import assessed_chunks, cpu_count
+    from .batch_jobs import assessed_chunks, cpu_count, keep_out_of_collections
     from .batch_output import OutputFile, OutputFormat
     from .batch_records import (
         BatchInputError,
@@ -56,6 +56,7 @@ def run_batch(source: str, *, output: Path | None, fmt: str, rules_path: Path | 
     stream, size = opened
     try:
         rules = load_or_fail(rules_path, as_json=False)
+        keep_out_of_collections()  # the rules and the modules: alive for the whole batch
         chosen = Format(input_format) if input_format != "auto" else \
             detect_format(source, stream.peek(64))
         statuses: Counter[Status] = Counter()

@@ -16,6 +16,7 @@ Ctrl-C: the parent handles it (no file is left; see OutputFile) and stops them.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -45,6 +46,13 @@ def cpu_count() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def keep_out_of_collections() -> None:
+    """Leave what is alive now (the rules, the modules) out of the garbage collector's full
+    collections: they live as long as the batch, and rescanning them as records come and go
+    cost a batch several per cent of its time. Records themselves are collected as usual."""
+    gc.freeze()
+
+
 def chunks(records: Iterable[T], size: int | None = None) -> Iterator[list[T]]:
     """The records in lists of ``size`` (default CHUNK_RECORDS; the last one shorter)."""
     size = size or CHUNK_RECORDS
@@ -57,8 +65,8 @@ def assess_chunk(chunk: list[Record], rules: RuleSet, fmt: OutputFormat,
                  memo: dict[Any, Any]) -> Encoded:
     """One chunk assessed and encoded (pure apart from the memo)."""
     summary = fmt is not OutputFormat.JSONL  # the summary formats need no text
-    return encode(fmt, [(record.line, outcome(record, rules, memo, summary=summary))
-                        for record in chunk])
+    return encode(fmt, ((record.line, outcome(record, rules, memo, summary=summary))
+                        for record in chunk))
 
 
 def assessed_chunks(records: Iterable[Record], rules: RuleSet, fmt: OutputFormat,
@@ -86,6 +94,7 @@ _WORKER: dict[str, Any] = {}
 def _start_worker(rules: RuleSet, fmt: OutputFormat) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     _WORKER.update(rules=rules, fmt=fmt, memo={})
+    keep_out_of_collections()
 
 
 def _worker_chunk(chunk: list[Any]) -> Encoded:
