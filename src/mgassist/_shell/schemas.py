@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
-from mgassist._core.assessment import SCHEMA_VERSION, Assessment
+from mgassist._core.assessment import SCHEMA_VERSION, Assessment, resolve_annotations
 from mgassist._core.fields import FIELDS, FieldSpec
 from mgassist._core.trace import RuleTrace
 
@@ -69,6 +69,7 @@ def input_schema() -> dict[str, Any]:
 
 def output_schema() -> dict[str, Any]:
     """The JSON Schema of one assessment (`assess --json`; a batch line adds "line")."""
+    resolve_annotations()
     schema: dict[str, Any] = TypeAdapter(Assessment).json_schema(mode="serialization")
     schema["properties"]["schema_version"]["const"] = SCHEMA_VERSION
     # `assess --json --explain` adds the trace; the only key that may be absent.
