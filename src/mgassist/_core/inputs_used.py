@@ -21,7 +21,7 @@ __all__ = ["inputs_used"]
 # Rows repeat across a batch (the same value typed the same way): each is built once. A row is
 # a frozen object, shared safely; its citations list is empty and never appended to.
 _ROWS: dict[tuple[int, str, str, float | None, str], tuple[RuleSet, InputUsed]] = {}
-_ROWS_LIMIT = 65_536
+_ROWS_LIMIT = 8_192  # small, so it fills early and memory stays flat (as engine._FACTS_LIMIT)
 
 
 def inputs_used(inputs: Mapping[str, Any], derived: Derived, rules: RuleSet) -> list[InputUsed]:

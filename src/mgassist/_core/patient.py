@@ -161,7 +161,7 @@ def with_label(error: InputError, rules: RuleSet) -> InputError:
     return dataclasses.replace(error, label=rule.label)
 
 
-_MEMO_LIMIT = 20_000
+_MEMO_LIMIT = 8_192  # small, so it fills early and memory stays flat (as engine._FACTS_LIMIT)
 
 
 def _memo_key(name: str, value: Any) -> tuple[Any, ...] | None:
