@@ -105,6 +105,16 @@ def test_a_spreadsheet_saved_with_semicolons_or_tabs_is_read_as_with_commas(
     assert piped.stdout == result.stdout
 
 
+def test_a_semicolon_spreadsheet_with_an_empty_first_row_is_read(cli: Cli,
+                                                                    tmp_path: Path) -> None:
+    source = write(tmp_path / "x.csv", ";;\nID;Mg;CrCl\np1;0.6 mmol/L;80 mL/min\n")
+    result = cli("batch", str(source))
+    assert result.exit_code == 0, result.stderr
+    (line,) = out_lines(result.stdout)
+    # the header is line 2, so p1 is line 3; 0.6 < 0.70 mmol/L with CrCl 80: supplement
+    assert (line["id"], line["line"], line["status"]) == ("p1", 3, "supplement")
+
+
 def test_a_comma_header_stays_comma_separated_whatever_its_cells_hold(cli: Cli,
                                                                       tmp_path: Path) -> None:
     source = write(tmp_path / "x.csv", 'ID,Mg,"notes; seen by"\np1,0.6 mmol/L,a; b\n')
@@ -396,7 +406,8 @@ def test_a_long_ignored_column_name_is_shortened_in_the_note() -> None:
     (b"ID;Mg;CrCl\n", ";"), (b"\xef\xbb\xbfID\tMg\n", "\t"), (b"ID,Mg\n", ","),
     (b"\tage\n0\t,\n", ","),  # one comma-read column, "age": a tab inside it is not a separator
     (b"notes;more\n", ","),  # no patient field either way: commas, refused as before
-    (b"\n\nMg;CrCl\n", ";")])
+    (b"\n\nMg;CrCl\n", ";"),
+    (b";;;\r\n ; ;\nMg;CrCl\n", ";")])  # a spreadsheet's empty rows, saved with semicolons
 def test_the_separator_is_the_one_that_reads_a_patient_field(head: bytes,
                                                              separator: str) -> None:
     from mgassist._shell.batch_records import _delimiter

@@ -47,7 +47,7 @@ from typer.testing import CliRunner
 
 from mgassist import InputErrors, RuleSet, evaluate, parse_patient
 from mgassist._core.fields import FIELDS
-from mgassist._shell.batch_records import BatchInputError, read_header
+from mgassist._shell.batch_records import COLUMN_SYNONYMS, BatchInputError, read_header
 from mgassist._shell.cli import app
 from mgassist._shell.schemas import output_schema
 
@@ -1270,6 +1270,8 @@ def raw_inputs(draw: st.DrawFn) -> bytes:
        name=st.sampled_from(["-", "in.jsonl", "in.csv", "in.txt"]))
 @example(data=b"\n \r\n,,\nmg,crcl\n0.6 mmol/L,80 mL/min\n", fmt="csv", name="-").via(
     "test_csv_blank_lines_before_the_header_are_skipped")
+@example(data=b"mg;crcl\n\x00\n;", fmt="csv", name="-").via(
+    "the oracle read a semicolon file with commas: ';' is a blank row there, not a record")
 def test_batch_any_bytes(data: bytes, fmt: str, name: str,
                          tmp_path_factory: pytest.TempPathFactory) -> None:
     args = ["batch", name, *([] if fmt == "auto" else ["--input-format", fmt])]
@@ -1308,9 +1310,9 @@ def test_batch_any_bytes(data: bytes, fmt: str, name: str,
 
 def _csv_record_count(data: bytes) -> int:
     """How many records a CSV holds: rows after the header that are not blank (a row the csv
-    module cannot read still counts as one record)."""
+    module cannot read still counts as one record), read with the file's separator."""
     text = io.StringIO(data.decode("utf-8-sig", "surrogateescape"), newline="")
-    reader = csv.reader(text)
+    reader = csv.reader(text, delimiter=_csv_separator(data))
     count = 0
     header_seen = False
     while True:
@@ -1328,6 +1330,19 @@ def _csv_record_count(data: bytes) -> int:
         if row and any(cell.strip() for cell in row):
             count += 1
 
+
+def _csv_separator(data: bytes) -> str:
+    """The separator json-output.md promises: a comma, unless the header line (the first with
+    more than spaces and separators) names a patient field only when split at ';' or a tab."""
+    lines = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "replace").splitlines()
+    head = next((line for line in lines if re.sub(r"[\s,;]", "", line)), "")
+    names = {re.sub(r"[\s_-]+", "_", key.casefold()) for key in KEYS | set(COLUMN_SYNONYMS)}
+
+    def names_a_field(separator: str) -> bool:
+        cells = next(csv.reader([head], delimiter=separator), [])
+        return any(re.sub(r"[\s_-]+", "_", cell.strip().casefold()) in names for cell in cells)
+
+    return next((s for s in (";", "\t") if not names_a_field(",") and names_a_field(s)), ",")
 
 # ---------------------------------------------------------------------------------------------
 # Regression tests: one per bug the fuzzers found, named after it

@@ -24,6 +24,7 @@ import csv
 import difflib
 import io
 import re
+import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -187,13 +188,14 @@ def _csv(stream: IO[bytes], name: str, on_columns: Callable[[Columns], None] | N
 def _delimiter(stream: IO[bytes]) -> str:
     """``,``; or ``;`` or a tab, when the header line read with commas names no patient field
     but read with that separator does (spreadsheets in many countries save "CSV" with
-    semicolons). Decided from the header line alone, before any record is read; a stream that
-    cannot be peeked is read with commas."""
+    semicolons). Decided from the header line alone, before any record is read: the first line
+    that holds more than spaces and separators (a spreadsheet's empty first row is saved as
+    ``;;;``). A stream that cannot be peeked is read with commas."""
     peek = getattr(stream, "peek", None)
     if peek is None:
         return ","
     lines = peek(_PEEK_BYTES).removeprefix(_BOM).decode("utf-8", "replace").splitlines()
-    head = next((line for line in lines if line.strip()), "")
+    head = next((line for line in lines if line.strip(_SPACE_AND_SEPARATORS)), "")
     for candidate in (",", ";", "\t"):
         cells = next(csv.reader([head], delimiter=candidate), [])
         if any(_normal(cell) in _FIELD_OF_COLUMN for cell in cells):
@@ -202,6 +204,7 @@ def _delimiter(stream: IO[bytes]) -> str:
 
 
 _PEEK_BYTES = 64 * 1024
+_SPACE_AND_SEPARATORS = string.whitespace + ",;"
 
 
 def _csv_rows(reader: Any, name: str, on_columns: Callable[[Columns], None] | None
