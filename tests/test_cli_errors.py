@@ -251,12 +251,12 @@ def test_a_comma_that_could_change_the_meaning_is_refused(cli: Any, med: str,
     refused(cli, ("--mg", "0.6 mmol/L", "--med", med), line)
 
 
-def test_a_comma_error_never_echoes_a_command_with_undecodable_bytes(cli: Any) -> None:
-    """A non-UTF-8 byte in argv arrives as a lone surrogate: the message shows it escaped, and
-    leaves out the command it cannot print."""
+def test_undecodable_bytes_are_refused_before_any_comma_advice(cli: Any) -> None:
+    """A non-UTF-8 byte in argv arrives as a lone surrogate: the message shows it escaped and
+    names the real problem, rather than echoing a command it cannot print."""
     refused(cli, ("--mg", "0.6 mmol/L", "--med", "a\udcff, b"),
-            "--med: 'a\\udcff, b' has a comma: if it names several medications, repeat --med "
-            "for each; if it is one, write it without the comma")
+            "--med: 'a\\udcff, b' is not valid UTF-8 (check the encoding of the terminal, the "
+            "script or the file); accepted: UTF-8 text")
 
 
 def test_one_medication_with_its_directions_and_no_comma_is_accepted(cli: Any) -> None:

@@ -786,6 +786,8 @@ def rules_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     "test_offset_and_logarithmic_units_are_refused_not_a_crash")
 @example(tokens=["--mg", "0.6 mmol/L", "--rules", "\udcff"], as_json=True).via(
     "test_rules_path_that_is_not_utf8_gives_a_json_error")
+@example(tokens=["--json", "--med", "\udc80"], as_json=False).via(
+    "test_a_value_that_is_not_utf8_is_refused_naming_its_flag")
 def test_assess_any_argument_list(tokens: list[str], as_json: bool, rules_dir: str) -> None:
     tokens = [token.replace("@/", rules_dir + "/") for token in tokens]
     args = ["assess", *(["--json"] if as_json else []), *tokens]
@@ -1377,6 +1379,22 @@ def test_rules_path_that_is_not_utf8_gives_a_json_error() -> None:
     error unserializable: TypeError, exit 3."""
     data = _refusal(["--mg", "0.6 mmol/L", "--rules", "r\udcffules"], "rules")
     assert "r\\udcffules" in data["error"]["message"], data
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("meds", "\udc80"), ("meds", "furo\udcffsemide"), ("mg", "0.6\udcff mmol/L"),
+    ("conditions", "diab\udce9tes")])
+def test_a_value_that_is_not_utf8_is_refused_naming_its_flag(field: str, value: str) -> None:
+    """Bytes that are not UTF-8 on the command line reach argv as surrogates: an unrecognised
+    --med echoed in the JSON output raised TypeError in orjson (exit 3, "internal error")."""
+    flag = FLAG[field]
+    others = ["--mg", "0.6 mmol/L"] if field != "mg" else []
+    data = _refusal([*others, "--crcl", "80 mL/min", flag, value], field)
+    assert data["errors"] == [data["error"]], data
+    assert "is not valid UTF-8" in data["error"]["message"], data
+    text = invoke(["assess", *others, "--crcl", "80 mL/min", flag, value])
+    assert text.code == 2 and text.stdout == "", text
+    assert text.stderr.startswith(f"error: {flag}"), text
 
 
 @pytest.mark.parametrize(("field", "value"), [

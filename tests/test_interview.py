@@ -68,8 +68,9 @@ def interview(monkeypatch: pytest.MonkeyPatch) -> Run:
     runner = CliRunner()
 
     def run(lines: list[str], *args: str) -> Any:
-        return runner.invoke(app, ["interview", *args], input="".join(f"{x}\n" for x in lines),
-                             catch_exceptions=False)
+        # as a terminal sends them: "\udcff" is the byte 0xff, which is not UTF-8
+        typed = "".join(f"{x}\n" for x in lines).encode("utf-8", "surrogateescape")
+        return runner.invoke(app, ["interview", *args], input=typed, catch_exceptions=False)
     return run
 
 
@@ -230,6 +231,8 @@ def test_invalid_answer_gets_the_assess_message_and_is_asked_again(
     (2, "abc", "age: 'abc' does not start with a number"),
     (3, "12 mmol/L", "error: serum potassium: '12 mmol/L' is outside the plausible range"),
     (5, "frusemidee", "is not a known medication (did you mean 'frusemide'?)"),
+    (5, "\udcffmed", "medications: '\\udcffmed' is not valid UTF-8"),  # --json raised TypeError
+    (0, "0.6 \udcff mmol/L", "serum magnesium: '0.6 \\udcff mmol/L' is not valid UTF-8"),
     (8, "cramp-ish", "indication: 'cramp-ish' is not a known indication"),
     (9, "maybe", "takes magnesium: 'maybe' is not an answer; accepted: yes or no"),
 ])

@@ -302,6 +302,7 @@ def test_no_common_medicine_is_refused_as_a_misspelling(rules: RuleSet) -> None:
     ("x" * 201, "at most 200"),
     ("furosemide\x1b[31m", "control character"),
     ("", "non-empty"),
+    ("furo\udcffsemide", "is not valid UTF-8"),  # a byte the terminal or file did not decode
 ])
 def test_unusable_names_are_refused(rules: RuleSet, typed: str, problem: str) -> None:
     with pytest.raises(InputErrors) as refused:

@@ -465,6 +465,16 @@ class Lab:
     crcl_reported: float | None
     canon: Canon  # canonical values (creatinine, weight, height, eGFR) for the renal value
 
+    def mg_above_uln(self) -> bool:
+        """Above the ULN as the lab prints it (2.6 mg/dL is at it, though 1.07 mmol/L > 1.05)."""
+        return self.mg_unit is not None and self.mg_entered is not None and \
+            self.mg_entered > MG_PRINTED[self.mg_unit][2]
+
+    def mg_not_low(self) -> bool:
+        """Unknown, or at or above the LLN as printed (1.7 mg/dL is at it: 0.699 mmol/L)."""
+        return self.mg_unit is None or self.mg_entered is None or \
+            self.mg_entered >= MG_PRINTED[self.mg_unit][1]
+
 
 _LAB_MG = {
     # unit: (lowest, highest, decimals) of the printed number (0.1-3 mmol/L)
@@ -811,6 +821,9 @@ def test_cap_examples_reach_the_interesting_regimens(assess: Callable[..., Asses
 
 @FAST
 @given(lab=lab_patients(adult=False))
+@example(lab=Lab({"mg": "2.6 mg/dL", "current_dose": "2 mg/day", "days_on_dose": 0}, "mg/dL",
+                 Decimal("2.6"), 2.6 / MG_MG_PER_MMOL, None, Canon(
+                     mg=2.6 / MG_MG_PER_MMOL, current_dose=0.1)))  # at the printed ULN: normal
 def test_safety_never_a_regimen_when_unsafe_and_urgent_when_severe(
         assess: Callable[..., Assessment], lab: Lab) -> None:
     a = assess(**lab.raw)
@@ -824,7 +837,7 @@ def test_safety_never_a_regimen_when_unsafe_and_urgent_when_severe(
     if lab.mg_mmol is None:
         assert a.regimen is None, "Mg unknown"
     else:
-        if lab.mg_mmol > MG_ULN:
+        if lab.mg_above_uln():
             assert a.regimen is None, "Mg above the ULN"
         assert lab.mg_unit is not None and lab.mg_entered is not None
         severe, _, _, severe_high = MG_PRINTED[lab.mg_unit]
@@ -852,9 +865,7 @@ def test_safety_never_a_regimen_when_unsafe_and_urgent_when_severe(
     # "taking magnesium (current dose > 0 or magnesium-containing)"
     taking = (c.current_dose or 0) >= 0.1 or MG_SOURCE in med_classes(c.meds)
     contraindicated = a.status == "contraindicated" or "dialysis" in conditions
-    mg_not_low = lab.mg_mmol is None or lab.mg_mmol >= MG_LLN
-    if taking and not pe and ((lab.mg_mmol is not None and lab.mg_mmol > MG_ULN) or (
-            contraindicated and mg_not_low)):
+    if taking and not pe and (lab.mg_above_uln() or (contraindicated and lab.mg_not_low())):
         assert "stop-magnesium" in ids, lab.raw
     if pe:
         assert "stop-magnesium" not in ids

@@ -62,18 +62,24 @@ def patient_values(given: Mapping[str, Sequence[str]], rules: RuleSet
     wrong: ``given`` holds each field's flag values as typed, in order (``{"mg": ["0.6
     mmol/L"], "meds": ["furosemide", "ppi"]}``).
 
-    Refused here (a JSON record may do the first two: they mean "not given" and "a list"): an
-    empty value, which is an unset shell variable far more often than a choice; a single-value
-    flag given more than once, which a parser would settle by keeping one silently; and one
-    --med naming several medications with commas, unless every part is a medication the
-    vocabulary knows (then each is read alone, exactly as if --med had been repeated)."""
+    Refused here (a JSON record may do the second and third: they mean "not given" and "a
+    list"): a value that is not UTF-8 text; an empty value, which is an unset shell variable
+    far more often than a choice; a single-value flag given more than once, which a parser
+    would settle by keeping one silently; and one --med naming several medications with
+    commas, unless every part is a medication the vocabulary knows (then each is read alone,
+    exactly as if --med had been repeated)."""
+    from mgassist._core.patient import NOT_UTF8, undecodable, with_label
+
     raw: dict[str, Any] = {}
     errors: list[InputError] = []
     for spec in FIELDS:
         values = list(given.get(spec.name, ()))
         if not values:
             continue
-        if any(not value.strip() for value in values):
+        not_text = next((value for value in values if undecodable(value)), None)
+        if not_text is not None:  # any flag: clearer than "unit '\udcff' is unknown"
+            errors.append(InputError(spec.name, _shorter(not_text), NOT_UTF8, "UTF-8 text"))
+        elif any(not value.strip() for value in values):
             errors.append(InputError(spec.name, "", f"an empty value; give {_wanted(spec, rules)}"
                                      ", or leave the flag out"))
         elif spec.kind != "list" and len(values) > 1:
@@ -89,8 +95,6 @@ def patient_values(given: Mapping[str, Sequence[str]], rules: RuleSet
             errors += [item for item in items if isinstance(item, InputError)]
             raw[spec.name] = [part for item in items if not isinstance(item, InputError)
                               for part in item]
-    from mgassist._core.patient import with_label
-
     return raw, [with_label(error, rules) for error in errors]
 
 

@@ -78,6 +78,12 @@ class TerminalPrompter:
 
     def __init__(self) -> None:
         self._readline: Any = None
+        # A byte that is not UTF-8 (a Latin-1 terminal's "é") must reach the answer's check as
+        # a surrogate, refused there and asked again, not raise UnicodeDecodeError in input()
+        # under a strict UTF-8 locale (input() decodes with sys.stdin's error handler).
+        reconfigure = getattr(sys.stdin, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="surrogateescape")
         if stdin_is_terminal():
             try:
                 import readline
