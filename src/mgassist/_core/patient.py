@@ -346,23 +346,26 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # not tab or li
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def undecodable(text: str) -> bool:
-    """Whether ``text`` holds bytes that were not UTF-8: Python keeps them (in argv, a terminal
-    answer, a file read with ``surrogateescape``) as lone surrogates, which no output (JSON, a
-    terminal, a file) can write."""
-    return not text.isascii() and _SURROGATE.search(text) is not None
-
-
-NOT_UTF8 = "is not valid UTF-8 (check the encoding of the terminal, the script or the file)"
+def not_utf8(field: str, text: str, accepted: str = "UTF-8 text") -> InputError | None:
+    """The error for ``text`` holding bytes that were not UTF-8, or None. Python keeps such
+    bytes (in argv, a terminal answer, a file read with ``surrogateescape``) as lone surrogates,
+    which no output (JSON, a terminal, a file) can write."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return None
+    return InputError(field, _show(text), "is not valid UTF-8 (check the encoding of the "
+                      "terminal, the script or the file)", accepted)
 
 
 def _printable(field: str, value: Any, accepted: str) -> None:
     """Free text is echoed in reports: a control character (a terminal escape) is refused, and
     so are bytes that are not UTF-8."""
-    if isinstance(value, str) and _CONTROL.search(value):
+    if not isinstance(value, str):
+        return
+    if _CONTROL.search(value):
         raise InputError(field, _show(value), "contains a control character", accepted)
-    if isinstance(value, str) and undecodable(value):
-        raise InputError(field, _show(value), NOT_UTF8, accepted)
+    error = not_utf8(field, value, accepted)
+    if error is not None:
+        raise error
 
 
 _MEDS_ACCEPTED = ("a class id, or a generic or brand name that maps to one (see `mgassist vocab "

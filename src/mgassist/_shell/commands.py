@@ -68,7 +68,7 @@ def patient_values(given: Mapping[str, Sequence[str]], rules: RuleSet
     would settle by keeping one silently; and one --med naming several medications with
     commas, unless every part is a medication the vocabulary knows (then each is read alone,
     exactly as if --med had been repeated)."""
-    from mgassist._core.patient import NOT_UTF8, undecodable, with_label
+    from mgassist._core.patient import not_utf8, with_label
 
     raw: dict[str, Any] = {}
     errors: list[InputError] = []
@@ -76,9 +76,9 @@ def patient_values(given: Mapping[str, Sequence[str]], rules: RuleSet
         values = list(given.get(spec.name, ()))
         if not values:
             continue
-        not_text = next((value for value in values if undecodable(value)), None)
+        not_text = next(filter(None, (not_utf8(spec.name, value) for value in values)), None)
         if not_text is not None:  # any flag: clearer than "unit '\udcff' is unknown"
-            errors.append(InputError(spec.name, _shorter(not_text), NOT_UTF8, "UTF-8 text"))
+            errors.append(not_text)
         elif any(not value.strip() for value in values):
             errors.append(InputError(spec.name, "", f"an empty value; give {_wanted(spec, rules)}"
                                      ", or leave the flag out"))

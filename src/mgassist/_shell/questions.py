@@ -28,14 +28,7 @@ from enum import Enum
 from mgassist._core.errors import InputError, InputErrors
 from mgassist._core.fields import FIELD_BY_NAME, FIELDS, field_label
 from mgassist._core.medications import read_medication
-from mgassist._core.patient import (
-    NOT_UTF8,
-    Measured,
-    Patient,
-    parse_patient,
-    split_items,
-    undecodable,
-)
+from mgassist._core.patient import Measured, Patient, not_utf8, parse_patient, split_items
 from mgassist._core.ruleset import RuleSet, normalize_term
 
 __all__ = [
@@ -238,8 +231,9 @@ def check(question: Question, text: str, rules: RuleSet) -> Checked | tuple[Inpu
         return Checked("", "not given")
     if question.required and typed.lower() == UNKNOWN:
         return Checked(UNKNOWN, "not known")
-    if undecodable(typed):  # as assess says it: clearer than "unit '\udcff' is unknown"
-        return (InputError(question.field, typed, NOT_UTF8, "UTF-8 text"),)
+    not_text = not_utf8(question.field, typed)  # as assess says it, not "unit '\udcff' ..."
+    if not_text is not None:
+        return (not_text,)
     try:
         patient = parse_patient({question.field: typed}, rules)
     except InputErrors as exc:
